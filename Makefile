@@ -1,0 +1,49 @@
+# assess — the two commands a newcomer needs: `make demo` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+ASSESS := $(BIN)/assess
+STAMP := $(VENV)/.installed
+
+.PHONY: setup engine images demo test test-fast lint bench clean
+
+setup: $(STAMP)  ## Python venv with the project and its dev tools
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "assess needs Python 3.11")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	@touch $@
+
+engine:  ## a Docker engine that answers (installs and starts one as root on Debian)
+	@bash scripts/ensure-docker.sh
+
+images: setup engine  ## build assess/base and assess/cpu (cached)
+	$(ASSESS) images build cpu
+
+demo: images  ## grade the linear-probe reference and starter; print where the reports are
+	$(ASSESS) task prepare tasks/linear-probe
+	$(ASSESS) grade --task tasks/linear-probe --out reports/demo \
+	  tasks/linear-probe/solution tasks/linear-probe/starter
+	@echo
+	@echo "HTML reports:"; ls -1 $$PWD/reports/demo/linear-probe/*.html
+
+test: images  ## everything: lint, unit and Docker integration tests, task validation
+	$(MAKE) lint
+	$(BIN)/pytest -q --durations=15
+
+test-fast: setup  ## unit tests only (no Docker)
+	$(BIN)/pytest -q -m "not docker"
+
+lint: setup  ## ruff and mypy
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check grader api tests bench
+	$(BIN)/mypy
+
+bench: images  ## grading overhead against bare docker runs, measured in the same run
+	$(BIN)/python bench/grading_overhead.py
+
+clean:
+	rm -rf reports .pytest_cache .mypy_cache .ruff_cache

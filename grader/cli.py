@@ -1,0 +1,376 @@
+"""The `assess` command line.
+
+Exit status: 0 success; 1 the work ran but something failed (a grading error, a task that
+does not validate, failing visible checks); 2 bad input or no engine (one line on stderr).
+With ``--json`` stdout carries only JSON; progress and messages go to stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from grader import __version__
+from grader.errors import AssessError
+from grader.report import Report, Status
+
+if TYPE_CHECKING:
+    from grader.sandbox import Sandbox
+
+app = typer.Typer(
+    name="assess",
+    help="Grade take-home research tasks in Docker, in two phases (untrusted run, trusted check).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+task_app = typer.Typer(help="Author tasks: scaffold, prepare, validate.", no_args_is_help=True)
+images_app = typer.Typer(help="Build the sandbox images.", no_args_is_help=True)
+app.add_typer(task_app, name="task")
+app.add_typer(images_app, name="images")
+
+err = Console(stderr=True, highlight=False)
+out = Console(highlight=False)
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON only, on stdout.")]
+JobsOpt = Annotated[
+    int, typer.Option("--jobs", "-j", min=0, help="Parallel gradings (0: one per CPU core).")
+]
+
+
+class _Exit(Exception):
+    def __init__(self, code: int) -> None:
+        self.code = code
+
+
+@contextmanager
+def _user_errors() -> Iterator[None]:
+    """Turn our errors into one line on stderr and exit status 2."""
+    try:
+        yield
+    except AssessError as e:
+        err.print(f"[red]error:[/red] {_one_line(str(e))}", soft_wrap=True)
+        raise _Exit(2) from None
+
+
+def _one_line(s: str) -> str:
+    return " ".join(s.split())
+
+
+def _sandbox() -> Sandbox:
+    from grader.sandbox import docker_sandbox
+
+    return docker_sandbox()
+
+
+def _default_jobs() -> int:
+    return max(1, os.cpu_count() or 1)
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        out.print(f"assess {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", help="Show the version.", callback=_show_version, is_eager=True),
+    ] = False,
+) -> None:
+    """Grade take-home research tasks in Docker."""
+
+
+# ----------------------------------------------------------------------------- task
+
+
+@task_app.command("validate")
+def task_validate(
+    task_dir: Annotated[Path, typer.Argument(help="The task folder.")],
+    as_json: JsonOpt = False,
+    jobs: JobsOpt = 0,
+) -> None:
+    """Grade solution/, starter/ and every bad/ case; exit 0 only if all are as declared."""
+    from grader.task import load_task
+    from grader.validate import CaseResult, validate
+
+    with _user_errors():
+        task = load_task(task_dir)
+        sandbox = _sandbox()
+        sandbox.image_id(_image(task.spec.image))
+        with _progress(as_json) as progress:
+            bar = progress.add_task(f"validating {task.id}", total=2 + len(task.bad_cases()))
+
+            def tick(r: CaseResult) -> None:
+                progress.advance(bar)
+                mark = "[green]ok[/green]" if r.ok else "[red]FAIL[/red]"
+                progress.console.print(f"  {mark} {r.case}: {r.status} {_fmt(r.score)}")
+
+            result = validate(task, sandbox, jobs=jobs or _default_jobs(), on_case=tick)
+    if as_json:
+        out.print_json(result.model_dump_json())
+    else:
+        table = Table(title=f"{task.id} {task.spec.version}  (digest {result.digest[:12]})")
+        for col in ("case", "status", "score", "expected", "ok", "seconds", "note"):
+            table.add_column(col)
+        for r in result.cases:
+            table.add_row(
+                r.case,
+                r.status,
+                f"{_fmt(r.score)} / {r.max_score:g}",
+                r.expected,
+                "[green]yes[/green]" if r.ok else "[red]NO[/red]",
+                f"{r.seconds:.1f}",
+                _one_line(r.note)[:120],
+            )
+        out.print(table)
+        out.print("[green]valid[/green]" if result.ok else "[red]not valid[/red]")
+    raise _Exit(0 if result.ok else 1)
+
+
+@task_app.command("new")
+def task_new(
+    task_id: Annotated[str, typer.Argument(help="Lower-case id, e.g. sae-features.")],
+    dest: Annotated[Path, typer.Option(help="Folder to create the task in.")] = Path("tasks"),
+) -> None:
+    """Scaffold a task from the commented template (tasks/_template)."""
+    from grader.scaffold import new_task
+
+    with _user_errors():
+        path = new_task(task_id, dest)
+    out.print(f"created {path}; next: edit it, then `assess task validate {path}`")
+
+
+@task_app.command("prepare")
+def task_prepare(
+    task_dir: Annotated[Path, typer.Argument(help="The task folder.")],
+    force: Annotated[bool, typer.Option(help="Re-run even if up to date.")] = False,
+) -> None:
+    """Run the task's prepare step (builds its models and data) if out of date."""
+    from grader.prepare import prepare
+    from grader.task import load_task
+
+    with _user_errors():
+        task = load_task(task_dir)
+        with err.status(f"preparing {task.id}"):
+            ran = prepare(task, _sandbox(), force=force)
+    out.print(f"{task.id}: {'prepared' if ran else 'already up to date'}")
+
+
+# ----------------------------------------------------------------------------- grade
+
+
+@app.command("grade")
+def grade_cmd(
+    submissions: Annotated[
+        list[Path], typer.Argument(help="Submissions: folders, .zip or .ipynb files.")
+    ],
+    task_dir: Annotated[Path, typer.Option("--task", "-t", help="The task folder.")],
+    as_json: JsonOpt = False,
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Where reports are written.")] = Path(
+        "reports"
+    ),
+    jobs: JobsOpt = 0,
+) -> None:
+    """Grade submissions in parallel; write a JSON report, an HTML page and a receipt each."""
+    from grader.pipeline import grade
+    from grader.prepare import prepare
+    from grader.render import write_report
+    from grader.task import load_task
+
+    with _user_errors():
+        task = load_task(task_dir)
+        sandbox = _sandbox()
+        sandbox.image_id(_image(task.spec.image))
+        with err.status(f"preparing {task.id}"):
+            prepare(task, sandbox)
+        dest = out_dir / task.id
+        stems = _stems(submissions)
+        with _progress(as_json) as progress:
+            bar = progress.add_task(f"grading {task.id}", total=len(submissions))
+
+            def one(item: tuple[Path, str]) -> tuple[Report, dict[str, Path]]:
+                sub, stem = item
+                report = grade(task, sub, sandbox=sandbox, artifacts_dir=dest / f"{stem}.outputs")
+                paths = write_report(report, dest, stem=stem)
+                progress.advance(bar)
+                return report, paths
+
+            with ThreadPoolExecutor(max_workers=jobs or _default_jobs()) as pool:
+                results = list(pool.map(one, zip(submissions, stems, strict=True)))
+    if as_json:
+        docs = [json.loads(r.to_json()) for r, _ in results]
+        sys.stdout.write(json.dumps(docs[0] if len(docs) == 1 else docs, indent=2) + "\n")
+    else:
+        table = Table(title=f"{task.id} {task.spec.version}")
+        for col in ("submission", "status", "score", "seconds", "report"):
+            table.add_column(col)
+        rows = list(zip(submissions, results, strict=True))
+        for sub, (report, paths) in rows:
+            table.add_row(
+                str(sub),
+                _status_markup(report.status),
+                f"{_fmt(report.score)} / {report.max_score:g}",
+                f"{report.timings.total:.1f}",
+                str(paths["html"]),
+            )
+        out.print(table)
+        for sub, (report, _) in rows:
+            if report.explanation != "graded":
+                out.print(f"[dim]{sub}:[/dim] {_one_line(report.explanation)}")
+    raise _Exit(1 if any(r.status == Status.error for r, _ in results) else 0)
+
+
+def _stems(subs: list[Path]) -> list[str]:
+    seen: dict[str, int] = {}
+    stems = []
+    for s in subs:
+        base = re.sub(r"[^A-Za-z0-9_.-]+", "-", s.resolve().name).strip("-.") or "submission"
+        if base in seen:
+            seen[base] += 1
+            base = f"{base}-{seen[base]}"
+        else:
+            seen[base] = 1
+        stems.append(base)
+    return stems
+
+
+# ----------------------------------------------------------------------------- kit
+
+
+@app.command("bundle")
+def bundle_cmd(
+    task_dir: Annotated[Path, typer.Argument(help="The task folder.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="The kit zip to write.")],
+) -> None:
+    """Pack the applicant kit: instructions, starter files, kit.toml; nothing hidden."""
+    from grader.bundle import bundle
+    from grader.prepare import is_prepared
+    from grader.task import load_task
+
+    with _user_errors():
+        task = load_task(task_dir)
+        if not is_prepared(task):
+            raise AssessError(
+                f"{task.root}: generated files are missing or stale; "
+                f"run `assess task prepare {task_dir}` first"
+            )
+        names = bundle(task, output)
+    out.print(f"wrote {output} ({len(names)} files)")
+
+
+@app.command("check")
+def check_cmd(
+    kit_dir: Annotated[Path, typer.Argument(help="The unpacked kit (default: here).")] = Path("."),
+) -> None:
+    """Inside an unpacked kit: check the submission rules and run the visible checks."""
+    from grader.kit import check_kit, find_kit
+
+    with _user_errors():
+        kit = find_kit(kit_dir)
+        with err.status("running the visible checks"):
+            result = check_kit(kit)
+    m = result.manifest
+    out.print(f"[bold]{m.task}[/bold] {m.version}: {m.title}")
+    out.print(
+        f"submission rules: ok ({len(result.submission.files)} files, "
+        f"{result.submission.bytes} bytes; required: {', '.join(m.required) or 'none'})"
+    )
+    out.print(result.tests_output.rstrip(), markup=False)
+    if result.tests_exit_code == 0:
+        out.print("[green]visible checks pass[/green] (hidden checks decide the score)")
+    else:
+        out.print(f"[red]visible checks fail[/red] (exit {result.tests_exit_code})")
+    raise _Exit(0 if result.tests_exit_code == 0 else 1)
+
+
+# ----------------------------------------------------------------------------- images
+
+
+@images_app.command("build")
+def images_build(
+    names: Annotated[
+        list[str] | None, typer.Argument(help="Images to build: base, cpu, gpu (default: cpu).")
+    ] = None,
+    force: Annotated[bool, typer.Option(help="Rebuild even if up to date.")] = False,
+) -> None:
+    """Build images from images/ without a registry (cached: a rebuild takes seconds)."""
+    from grader.images import build_images
+
+    with _user_errors(), _progress(False) as progress:
+        bar = progress.add_task("building images", total=None)
+
+        def show(line: str) -> None:
+            progress.update(bar, description=_one_line(line)[:90] or "building images")
+
+        ids = build_images(names or ["cpu"], progress=show, force=force)
+    for name, image_id in ids.items():
+        out.print(f"{name}: {image_id[:19]}")
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def _image(name: str) -> str:
+    from grader.images import image_ref
+
+    return image_ref(name)
+
+
+def _fmt(score: float | None) -> str:
+    return "-" if score is None else f"{score:g}"
+
+
+def _status_markup(status: Status) -> str:
+    colour = {"graded": "green", "invalid": "yellow", "timeout": "yellow", "error": "red"}
+    return f"[{colour[status.value]}]{status.value}[/]"
+
+
+@contextmanager
+def _progress(quiet: bool) -> Iterator[Progress]:
+    progress = Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=quiet or not err.is_terminal,
+    )
+    with progress:
+        yield progress
+
+
+def main() -> None:
+    """Console entry point."""
+    try:
+        app(standalone_mode=False)
+    except _Exit as e:
+        sys.exit(e.code)
+    except typer.Exit as e:
+        sys.exit(e.exit_code)
+    except typer.Abort:
+        err.print("aborted")
+        sys.exit(130)
+    except Exception as e:  # click's usage errors
+        import click
+
+        if isinstance(e, click.ClickException):
+            e.show()
+            sys.exit(2)
+        raise

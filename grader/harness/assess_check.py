@@ -1,0 +1,118 @@
+"""Trusted check-phase harness. Runs inside the check container; stdlib only.
+
+Mounted read-only at /assess and run as ``python /assess/assess_check.py``. It imports the
+task's ``/grading/check.py`` and calls its ``check(ctx)``, which returns a list of checks.
+Task authors import the types from here::
+
+    from assess_check import Check, Context
+
+    def check(ctx: Context) -> list[Check]:
+        ...
+
+The result goes to ``/result/checks.json``; a failure of check.py itself goes to
+``/result/error.json`` with its traceback (the grader reports it as a task error, never as
+the applicant's fault). No submission code runs in this container: ``ctx.output`` holds only
+the data the run phase wrote, to be read with json / numpy (allow_pickle=False) / safetensors.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import os
+import sys
+import traceback
+from dataclasses import asdict, dataclass, is_dataclass
+from pathlib import Path
+from typing import Any
+
+RESULT_DIR = Path(os.environ.get("ASSESS_RESULT", "/result"))
+
+
+@dataclass(frozen=True)
+class Context:
+    """What check.py may read. All paths are read-only."""
+
+    output: Path  # what the untrusted run phase wrote (data only)
+    answers: Path  # hidden answers (grading/answers/)
+    inputs: Path  # hidden inputs the run phase also saw (grading/inputs/)
+    grading: Path  # the whole grading/ folder
+    kit: Path  # the applicant kit (starter/)
+    run_exit_code: int | None  # None when the run phase timed out
+    run_timed_out: bool
+
+    def read_json(self, name: str, max_bytes: int = 10_000_000) -> Any:
+        """Read a JSON file the run phase wrote; None if missing, ValueError if too big/bad."""
+        p = self.output / name
+        if not p.is_file():
+            return None
+        if p.stat().st_size > max_bytes:
+            raise ValueError(f"{name} is larger than {max_bytes} bytes")
+        return json.loads(p.read_text(encoding="utf-8"))
+
+
+@dataclass
+class Check:
+    """One scored check. `score` is clamped by the grader to [0, max_score] only if valid."""
+
+    id: str
+    name: str
+    score: float
+    max_score: float
+    visibility: str = "reviewer"  # "applicant" or "reviewer"
+    feedback: str = ""
+
+
+def credit(value: float, zero_at: float, full_at: float) -> float:
+    """Linear partial credit in [0, 1]: 0 at `zero_at`, 1 at `full_at` (either order)."""
+    if not math.isfinite(value):
+        return 0.0
+    if full_at == zero_at:
+        return 1.0 if value >= full_at else 0.0
+    frac = (value - zero_at) / (full_at - zero_at)
+    return max(0.0, min(1.0, frac))
+
+
+def _load_check_module(path: Path) -> Any:
+    spec = importlib.util.spec_from_file_location("task_check", path)
+    if spec is None or spec.loader is None:
+        raise RuntimeError(f"cannot import {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["task_check"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def main() -> int:
+    grading = Path(os.environ.get("ASSESS_GRADING", "/grading"))
+    exit_code = os.environ.get("ASSESS_RUN_EXIT_CODE", "")
+    ctx = Context(
+        output=Path(os.environ.get("ASSESS_OUTPUT", "/output")),
+        answers=grading / "answers",
+        inputs=grading / "inputs",
+        grading=grading,
+        kit=Path(os.environ.get("ASSESS_KIT", "/kit")),
+        run_exit_code=int(exit_code) if exit_code else None,
+        run_timed_out=os.environ.get("ASSESS_RUN_TIMED_OUT") == "1",
+    )
+    RESULT_DIR.mkdir(parents=True, exist_ok=True)
+    sys.path.insert(0, str(grading))
+    try:
+        module = _load_check_module(grading / "check.py")
+        checks = module.check(ctx)
+        # is_dataclass, not isinstance: check.py's `assess_check.Check` is another class
+        # object than this file's `__main__.Check`.
+        rows = [asdict(c) if is_dataclass(c) else dict(c) for c in checks]
+        (RESULT_DIR / "checks.json").write_text(json.dumps({"checks": rows}), encoding="utf-8")
+    except Exception:
+        (RESULT_DIR / "error.json").write_text(
+            json.dumps({"error": traceback.format_exc(limit=20)}), encoding="utf-8"
+        )
+        traceback.print_exc()
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

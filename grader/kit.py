@@ -1,0 +1,108 @@
+"""`assess check`: inside an unpacked kit, check a submission the way the grader will
+(intake rules) and run the task's visible checks locally, as the applicant would."""
+
+from __future__ import annotations
+
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from grader.bundle import KIT_FILE
+from grader.errors import AssessError
+from grader.intake import intake
+from grader.report import SubmissionRef
+from grader.spec import SubmissionRules, read_toml
+
+
+class KitManifest(BaseModel):
+    """The kit.toml written by `assess bundle`."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    task: str
+    version: str
+    title: str = ""
+    time_budget_minutes: int = 0
+    required: tuple[str, ...] = ()
+    max_files: int = 200
+    max_bytes: int = 20_000_000
+    allow_notebook: bool = False
+    check_command: tuple[str, ...]
+
+    def rules(self) -> SubmissionRules:
+        return SubmissionRules(
+            required=self.required,
+            max_files=self.max_files,
+            max_bytes=self.max_bytes,
+            allow_notebook=self.allow_notebook,
+        )
+
+
+@dataclass(frozen=True)
+class KitCheck:
+    kit_dir: Path
+    manifest: KitManifest
+    submission: SubmissionRef
+    tests_exit_code: int
+    tests_output: str
+
+
+def find_kit(start: Path) -> Path:
+    """The nearest folder at or above `start` holding a kit.toml.
+
+    Raises:
+        AssessError: no kit.toml found (not inside an unpacked kit).
+    """
+    for d in [start.resolve(), *start.resolve().parents]:
+        if (d / KIT_FILE).is_file():
+            return d
+    raise AssessError(f"{start}: no {KIT_FILE} here or above; run this inside an unpacked kit")
+
+
+def load_manifest(kit_dir: Path) -> KitManifest:
+    """Read a kit's manifest.
+
+    Raises:
+        AssessError: kit.toml is not valid.
+    """
+    try:
+        return KitManifest.model_validate(read_toml(kit_dir / KIT_FILE))
+    except ValidationError as e:
+        first = e.errors()[0]
+        loc = ".".join(str(p) for p in first["loc"])
+        raise AssessError(f"{kit_dir / KIT_FILE}: field '{loc}': {first['msg']}") from None
+
+
+def check_kit(kit_dir: Path, *, timeout_s: float = 600) -> KitCheck:
+    """Apply the intake rules to the kit folder and run its visible checks.
+
+    Raises:
+        IntakeError: the folder would be rejected as a submission (named reason).
+        AssessError: the kit is malformed or the check command cannot start.
+    """
+    manifest = load_manifest(kit_dir)
+    with tempfile.TemporaryDirectory(prefix="assess-check-") as tmp:
+        sub = intake(
+            kit_dir,
+            manifest.rules(),
+            Path(tmp) / "submission",
+            exclude=frozenset({KIT_FILE, "instructions.md"}),
+        )
+    try:
+        proc = subprocess.run(
+            list(manifest.check_command),
+            cwd=kit_dir,
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+            check=False,
+        )
+        code, out = proc.returncode, proc.stdout + proc.stderr
+    except FileNotFoundError:
+        raise AssessError(f"cannot run {manifest.check_command[0]!r}: not found") from None
+    except subprocess.TimeoutExpired:
+        code, out = 124, f"visible checks did not finish within {timeout_s:g}s"
+    return KitCheck(kit_dir, manifest, sub.ref, code, out)

@@ -1,0 +1,337 @@
+"""The grading pipeline: intake → run (untrusted) → export → check (trusted) → report.
+
+Untrusted code never decides a score. The run phase sees the submission, ``run.py`` and
+hidden *inputs*, and can only leave data in a size-capped scratch area. The grader exports
+that data with bounds, and the check phase — a fresh container with the hidden *answers*
+that executes no submission code — turns it into checks, which are validated here.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from pydantic import TypeAdapter, ValidationError
+
+import grader
+from grader.errors import IntakeError, SandboxError
+from grader.images import image_ref
+from grader.intake import Submission, intake
+from grader.report import (
+    Artifact,
+    Check,
+    Logs,
+    Provenance,
+    Report,
+    Resources,
+    Status,
+    SubmissionRef,
+    TaskRef,
+    Timings,
+)
+from grader.sandbox import Limits, Mount, RunRequest, RunResult, Sandbox, ScratchMount
+from grader.task import Task
+from grader.util import make_readable, sha256_file
+
+HARNESS_DIR = Path(__file__).parent / "harness"
+MAX_CHECKS = 200
+MAX_RESULT_BYTES = 1_000_000
+MAX_OUTPUT_FILES = 1000
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    """The check phase's result: checks, or why the task's own check failed."""
+
+    checks: list[Check]
+    error: str | None  # set when the task's check phase itself failed (not the applicant)
+    result: RunResult | None
+
+
+@dataclass(frozen=True)
+class _Job:
+    """One grading in flight: what every step needs, passed explicitly."""
+
+    task: Task
+    sandbox: Sandbox
+    image: str
+    work: Path
+
+
+def grade(
+    task: Task,
+    submission: Path | str,
+    *,
+    sandbox: Sandbox,
+    artifacts_dir: Path | None = None,
+    exclude: frozenset[str] = frozenset(),
+    queued_s: float = 0.0,
+) -> Report:
+    """Grade one submission of `task` and return its report.
+
+    Every outcome of the submission (invalid, crashed, timed out, forged) and every failure
+    of the sandbox is a report status with an explanation; this function does not raise
+    for them. `artifacts_dir`, if given, receives a copy of the run phase's outputs.
+    """
+    t0 = time.monotonic()
+    started_at = datetime.now(UTC).isoformat(timespec="seconds")
+    task_ref = TaskRef(
+        id=task.id, version=task.spec.version, digest=task.digest, title=task.spec.title
+    )
+    max_score = task.spec.scoring.max_score
+    with tempfile.TemporaryDirectory(prefix="assess-") as tmp:
+        job = _Job(task=task, sandbox=sandbox, image=image_ref(task.spec.image), work=Path(tmp))
+        try:
+            sub = intake(submission, task.spec.submission, job.work / "submission", exclude=exclude)
+        except IntakeError as e:
+            return Report(
+                task=task_ref,
+                max_score=max_score,
+                submission=SubmissionRef(sha256="", files=[]),
+                status=Status.invalid,
+                explanation=f"submission rejected at intake: {e}",
+                score=0.0,
+                timings=Timings(queued=queued_s, total=_since(t0)),
+            )
+        try:
+            provenance = Provenance(
+                image=job.image,
+                image_id=sandbox.image_id(job.image),
+                grader_version=grader.__version__,
+                sandbox=sandbox.name,
+                started_at=started_at,
+            )
+            run, outputs, output_problem = _run_phase(job, sub)
+            outcome = _check_phase(job, run)
+        except SandboxError as e:
+            return Report(
+                task=task_ref,
+                max_score=max_score,
+                submission=sub.ref,
+                status=Status.error,
+                explanation=f"grading infrastructure failed (not the submission's fault): {e}",
+                score=None,
+                timings=Timings(queued=queued_s, total=_since(t0)),
+            )
+        output = job.work / "output"
+        if artifacts_dir is not None:
+            shutil.copytree(output, artifacts_dir, dirs_exist_ok=True)
+        status, explanation = _status(task, run, outcome, output_problem)
+        score: float | None = round(sum(c.score for c in outcome.checks), 6)
+        if status == Status.error:
+            score = None
+        elif status == Status.invalid:
+            score = 0.0
+        check_run = outcome.result
+        return Report(
+            task=task_ref,
+            max_score=max_score,
+            submission=sub.ref,
+            status=status,
+            explanation=explanation,
+            score=score,
+            checks=outcome.checks,
+            timings=Timings(
+                queued=queued_s,
+                run=round(run.wall_s, 3),
+                check=round(check_run.wall_s, 3) if check_run else 0.0,
+                total=_since(t0),
+            ),
+            resources=Resources(peak_memory=run.peak_memory, cpu_seconds=run.cpu_seconds),
+            logs=Logs(
+                run=run.log,
+                run_truncated=run.log_truncated,
+                check=check_run.log if check_run else "",
+                check_truncated=check_run.log_truncated if check_run else False,
+            ),
+            artifacts=[
+                Artifact(path=p, bytes=(output / p).stat().st_size, sha256=sha256_file(output / p))
+                for p in outputs
+            ],
+            provenance=provenance,
+        )
+
+
+def _since(t0: float) -> float:
+    return round(time.monotonic() - t0, 3)
+
+
+def _limits(task: Task, wall_s: float) -> Limits:
+    r = task.spec.resources
+    return Limits(
+        cpus=r.cpus,
+        memory_mb=r.memory_mb,
+        pids=r.pids,
+        wall_s=wall_s,
+        tmp_mb=r.tmp_mb,
+        log_bytes=r.log_kb * 1024,
+        gpu=r.gpu,
+    )
+
+
+def _env(phase: str, **extra: str) -> dict[str, str]:
+    return {
+        "ASSESS_PHASE": phase,
+        "ASSESS_OUTPUT": "/output",
+        "ASSESS_KIT": "/kit",
+        "ASSESS_SUBMISSION": "/submission",
+        "ASSESS_GRADING": "/grading",
+        "HOME": "/tmp",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        **extra,
+    }
+
+
+def _run_phase(job: _Job, sub: Submission) -> tuple[RunResult, list[str], str]:
+    """Untrusted: the submission runs; only bounded data comes back."""
+    task = job.task
+    res = task.spec.resources
+    run_grading = job.work / "run-grading"
+    run_grading.mkdir()
+    # What the run phase may see of grading/: run.py and inputs/, never answers.
+    shutil.copy2(task.run_script, run_grading / "run.py")
+    if task.inputs.is_dir():
+        shutil.copytree(task.inputs, run_grading / "inputs", symlinks=False)
+    make_readable(run_grading)
+    output = job.work / "output"
+    with job.sandbox.scratch(res.output_mb, image=job.image) as scratch:
+        run = job.sandbox.run(
+            RunRequest(
+                image=job.image,
+                command=task.spec.run.command,
+                limits=_limits(task, res.run_timeout_s),
+                mounts=[
+                    Mount(sub.root, "/submission"),
+                    Mount(run_grading, "/grading"),
+                    Mount(task.starter, "/kit"),
+                ],
+                scratch=[ScratchMount(scratch, "/output")],
+                env=_env(phase="run"),
+                workdir="/submission",
+                label="run",
+            )
+        )
+        try:
+            outputs = scratch.export(
+                output, max_bytes=res.output_mb * 1024 * 1024, max_files=MAX_OUTPUT_FILES
+            )
+            problem = ""
+        except SandboxError as e:
+            shutil.rmtree(output, ignore_errors=True)
+            output.mkdir()
+            outputs, problem = [], str(e)
+    make_readable(output)
+    return run, outputs, problem
+
+
+def _check_phase(job: _Job, run: RunResult) -> CheckOutcome:
+    """Trusted: a fresh container reads the outputs as data, with the hidden answers."""
+    task = job.task
+    result_dir = job.work / "result"
+    result_dir.mkdir()
+    result_dir.chmod(0o777)  # written by the container's unprivileged user
+    result = job.sandbox.run(
+        RunRequest(
+            image=job.image,
+            command=("python", "/assess/assess_check.py"),
+            limits=_limits(task, task.spec.resources.check_timeout_s),
+            mounts=[
+                Mount(job.work / "output", "/output"),
+                Mount(task.grading, "/grading"),
+                Mount(task.starter, "/kit"),
+                Mount(HARNESS_DIR, "/assess"),
+                Mount(result_dir, "/result", read_only=False),
+            ],
+            env=_env(
+                phase="check",
+                ASSESS_RESULT="/result",
+                ASSESS_RUN_EXIT_CODE="" if run.exit_code is None else str(run.exit_code),
+                ASSESS_RUN_TIMED_OUT="1" if run.timed_out else "0",
+            ),
+            workdir="/grading",
+            label="check",
+        )
+    )
+    checks_file, error_file = result_dir / "checks.json", result_dir / "error.json"
+    if result.timed_out:
+        limit = task.spec.resources.check_timeout_s
+        return CheckOutcome([], f"the task's check phase timed out after {limit}s", result)
+    if error_file.is_file():
+        return CheckOutcome([], "the task's check.py raised: " + _last_line(error_file), result)
+    if result.exit_code != 0 or not checks_file.is_file():
+        why = "out of memory" if result.oom_killed else f"exit code {result.exit_code}"
+        return CheckOutcome([], f"the task's check phase wrote no result ({why})", result)
+    return _parse_checks(task, checks_file, result)
+
+
+def _last_line(error_file: Path) -> str:
+    try:
+        text = str(json.loads(error_file.read_text(encoding="utf-8"))["error"])
+    except (ValueError, KeyError, OSError):
+        return "(unreadable error record)"
+    lines = [ln for ln in text.strip().splitlines() if ln.strip()]
+    return lines[-1][:500] if lines else "(empty traceback)"
+
+
+_CHECKS = TypeAdapter(list[Check])
+
+
+def _parse_checks(task: Task, checks_file: Path, result: RunResult) -> CheckOutcome:
+    """Validate the trusted phase's output: schema, ranges, totals (a task bug is an error)."""
+    if checks_file.stat().st_size > MAX_RESULT_BYTES:
+        return CheckOutcome([], f"the task's checks.json exceeds {MAX_RESULT_BYTES} bytes", result)
+    try:
+        raw = json.loads(checks_file.read_text(encoding="utf-8"))
+        checks = _CHECKS.validate_python(raw.get("checks") if isinstance(raw, dict) else None)
+    except (ValueError, ValidationError) as e:
+        first = str(e).splitlines()[0:3]
+        return CheckOutcome(
+            [], "the task's check.py emitted invalid checks: " + " ".join(first), result
+        )
+    if not checks or len(checks) > MAX_CHECKS:
+        return CheckOutcome([], f"the task's check.py emitted {len(checks)} checks", result)
+    ids = [c.id for c in checks]
+    if len(set(ids)) != len(ids):
+        return CheckOutcome([], "the task's check.py emitted duplicate check ids", result)
+    total = sum(c.max_score for c in checks)
+    declared = task.spec.scoring.max_score
+    if abs(total - declared) > 1e-6 * max(1.0, declared):
+        return CheckOutcome(
+            [],
+            f"the task's checks add up to {total:g} points, but task.toml declares "
+            f"scoring.max_score = {declared:g}",
+            result,
+        )
+    return CheckOutcome(checks, None, result)
+
+
+def _status(
+    task: Task, run: RunResult, outcome: CheckOutcome, output_problem: str
+) -> tuple[Status, str]:
+    """Decide the status and say honestly why."""
+    res = task.spec.resources
+    if outcome.error:
+        return Status.error, f"{outcome.error} — a task problem, not the submission's fault"
+    if output_problem:
+        return Status.invalid, f"the run phase's outputs were rejected: {output_problem}"
+    if run.timed_out:
+        return Status.timeout, (
+            f"the run phase exceeded its {res.run_timeout_s}s time limit and was stopped; "
+            "scored on what it had written by then"
+        )
+    if run.oom_killed:
+        return Status.graded, (
+            f"the run phase was killed for exceeding its {res.memory_mb} MB memory limit; "
+            "scored on what it had written by then"
+        )
+    if run.exit_code != 0:
+        return Status.graded, (
+            f"the run phase exited with code {run.exit_code} (see the run log); "
+            "scored on what it had written"
+        )
+    return Status.graded, "graded"

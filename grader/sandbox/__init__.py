@@ -1,0 +1,38 @@
+"""Sandbox backends: run a command in a fresh, locked-down container."""
+
+from grader.sandbox.base import (
+    SANDBOX_UID,
+    BoundedLog,
+    Limits,
+    Mount,
+    RunRequest,
+    RunResult,
+    Sandbox,
+    Scratch,
+    ScratchMount,
+)
+
+
+def docker_sandbox() -> Sandbox:
+    """The default backend: the local Docker engine.
+
+    Raises:
+        EngineUnavailable: no engine answers.
+    """
+    from grader.sandbox.docker import DockerSandbox
+
+    return DockerSandbox()
+
+
+__all__ = [
+    "SANDBOX_UID",
+    "BoundedLog",
+    "Limits",
+    "Mount",
+    "RunRequest",
+    "RunResult",
+    "Sandbox",
+    "Scratch",
+    "ScratchMount",
+    "docker_sandbox",
+]

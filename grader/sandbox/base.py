@@ -1,0 +1,170 @@
+"""The sandbox interface: run one command in a fresh, locked-down container.
+
+A backend implements two things:
+
+* :meth:`Sandbox.run` — a fresh container per call: the command, its mounts and limits;
+  it returns a :class:`RunResult` and leaves nothing running behind it, whatever happens.
+  A crash, a timeout or an out-of-memory kill of the command is *data* in the result;
+  only a failure of the backend itself raises :class:`~grader.errors.SandboxError`.
+* :meth:`Sandbox.scratch` — a size-capped writable area that outlives one container, so
+  the untrusted run phase can write outputs that the grader then exports and bounds.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import ClassVar
+
+SANDBOX_UID = 1000
+SANDBOX_USER = f"{SANDBOX_UID}:{SANDBOX_UID}"
+TRUNCATION_MARK = "\n[... {n} bytes of output dropped by the grader: log limit {limit} bytes ...]\n"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits for one container."""
+
+    cpus: float = 1.0
+    memory_mb: int = 1024
+    pids: int = 128
+    wall_s: float = 300.0
+    tmp_mb: int = 256
+    log_bytes: int = 256 * 1024
+    gpu: bool = False
+
+
+@dataclass(frozen=True)
+class Mount:
+    """A host path made visible in the container (read-only unless said otherwise)."""
+
+    source: Path
+    target: str
+    read_only: bool = True
+
+
+class Scratch(ABC):
+    """A size-capped writable area that persists across containers until closed."""
+
+    size_mb: int
+
+    @abstractmethod
+    def export(self, dest: Path, *, max_bytes: int, max_files: int) -> list[str]:
+        """Copy the area's regular files to `dest` (bounded); return their relative paths.
+
+        Links, devices and names that fail intake's checks are skipped, not followed.
+        """
+
+
+@dataclass(frozen=True)
+class ScratchMount:
+    scratch: Scratch
+    target: str
+    read_only: bool = False
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """Everything needed to run one command in a fresh container."""
+
+    image: str
+    command: Sequence[str]
+    limits: Limits = Limits()
+    mounts: Sequence[Mount] = ()
+    scratch: Sequence[ScratchMount] = ()
+    env: Mapping[str, str] = field(default_factory=dict)
+    workdir: str = "/tmp"
+    user: str = SANDBOX_USER
+    label: str = ""  # shown in container names and errors, e.g. "run" or "check"
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What happened. `exit_code` is None when the command was killed at its time limit."""
+
+    exit_code: int | None
+    timed_out: bool
+    oom_killed: bool
+    log: str
+    log_truncated: bool
+    wall_s: float
+    peak_memory: int | None = None
+    cpu_seconds: float | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0 and not self.timed_out
+
+
+class BoundedLog:
+    """Keeps the head and tail of a stream within a byte budget and counts what it drops.
+
+    The head matters most (the first traceback), the tail shows how it ended; a flood in
+    between is replaced by one marked line.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = max(limit, 64)
+        self.head_cap = self.limit * 3 // 4
+        self.tail_cap = self.limit - self.head_cap
+        self.head = bytearray()
+        self.tail = bytearray()
+        self.dropped = 0
+
+    def feed(self, chunk: bytes) -> None:
+        room = self.head_cap - len(self.head)
+        if room > 0:
+            self.head += chunk[:room]
+            chunk = chunk[room:]
+        if not chunk:
+            return
+        self.tail += chunk
+        if len(self.tail) > self.tail_cap:
+            excess = len(self.tail) - self.tail_cap
+            self.dropped += excess
+            del self.tail[:excess]
+
+    @property
+    def truncated(self) -> bool:
+        return self.dropped > 0
+
+    def text(self) -> str:
+        """The kept bytes as text (invalid UTF-8 replaced), with the drop marked."""
+        head = self.head.decode("utf-8", "replace")
+        tail = self.tail.decode("utf-8", "replace")
+        if not self.dropped:
+            return head + tail
+        return head + TRUNCATION_MARK.format(n=self.dropped, limit=self.limit) + tail
+
+
+class Sandbox(ABC):
+    """A backend that runs commands in isolated containers."""
+
+    name: ClassVar[str]
+
+    @abstractmethod
+    def run(self, request: RunRequest) -> RunResult:
+        """Run `request` in a fresh container, wait at most its wall limit, remove it.
+
+        Raises:
+            SandboxError: the backend failed (not the command).
+        """
+
+    @abstractmethod
+    def scratch(self, size_mb: int, *, image: str) -> AbstractContextManager[Scratch]:
+        """A writable area of at most `size_mb`, removed when the context exits."""
+
+    @abstractmethod
+    def image_id(self, image: str) -> str:
+        """The id of `image`, for provenance.
+
+        Raises:
+            SandboxError: the image does not exist (build it with `assess images build`).
+        """
+
+    def leftovers(self) -> Iterator[str]:
+        """Names of anything this backend created that still exists (for tests)."""
+        return iter(())

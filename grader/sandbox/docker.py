@@ -1,0 +1,342 @@
+"""The Docker sandbox backend (Docker SDK against a real engine).
+
+Every container it makes runs with: no network, a non-root user, all capabilities
+dropped, no-new-privileges, a read-only root, a size-capped tmpfs at /tmp, pids, memory
+(without swap) and CPU limits, and a wall-clock limit enforced from here. Output is read
+through an attach socket into a bounded buffer, and the logging driver is off, so a flood
+of output can neither fill the host's disk nor our memory. Containers are removed in a
+``finally`` whatever happened, which kills every process they spawned (they all live in
+the container's pid namespace).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import tarfile
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import docker
+import docker.errors
+import requests
+from docker.types import DeviceRequest
+from docker.types import Mount as DockerMount
+from docker.utils.socket import frames_iter
+
+from grader.errors import EngineUnavailable, IntakeError, SandboxError
+from grader.intake import check_member_name
+from grader.sandbox.base import BoundedLog, RunRequest, RunResult, Sandbox, Scratch
+
+LABEL = "assess.sandbox"
+# Bounds on engine calls that are not the command itself (create, kill, remove).
+API_TIMEOUT_S = 60
+KILL_GRACE_S = 10
+
+
+def _client(timeout: int = API_TIMEOUT_S) -> docker.DockerClient:
+    try:
+        client = docker.from_env(timeout=timeout)
+        client.ping()
+    except (docker.errors.DockerException, requests.RequestException) as e:
+        raise EngineUnavailable(
+            f"no Docker engine answers ({type(e).__name__}); run scripts/ensure-docker.sh"
+        ) from None
+    return client
+
+
+class _DockerScratch(Scratch):
+    """A tmpfs-backed volume, held mounted by a tiny idle container.
+
+    Docker's local driver unmounts (and so empties) a tmpfs volume when the last container
+    using it stops; the holder keeps it alive from the run phase until the export.
+    """
+
+    def __init__(self, client: docker.DockerClient, size_mb: int, image: str) -> None:
+        self.size_mb = size_mb
+        self._client = client
+        tag = uuid.uuid4().hex[:12]
+        self.volume_name = f"assess-scratch-{tag}"
+        self.volume = client.volumes.create(
+            name=self.volume_name,
+            driver="local",
+            driver_opts={
+                "type": "tmpfs",
+                "device": "tmpfs",
+                "o": f"size={size_mb}m,uid=1000,gid=1000,mode=0755,nosuid,nodev,noexec",
+            },
+            labels={LABEL: "scratch"},
+        )
+        try:
+            self.holder = client.containers.run(
+                image,
+                ["sleep", "infinity"],
+                name=f"assess-hold-{tag}",
+                detach=True,
+                init=True,
+                user="1000:1000",
+                network_mode="none",
+                cap_drop=["ALL"],
+                security_opt=["no-new-privileges"],
+                read_only=True,
+                pids_limit=8,
+                mem_limit="64m",
+                log_config={"type": "none", "config": {}},
+                mounts=[DockerMount("/scratch", self.volume_name, type="volume", read_only=True)],
+                labels={LABEL: "holder"},
+            )
+        except BaseException:
+            self.volume.remove(force=True)
+            raise
+
+    def export(self, dest: Path, *, max_bytes: int, max_files: int) -> list[str]:
+        dest.mkdir(parents=True, exist_ok=True)
+        stream, _ = self.holder.get_archive("/scratch/.")
+        raw = io.BufferedReader(_IterStream(stream), buffer_size=1 << 16)
+        written: list[str] = []
+        total = 0
+        with tarfile.open(fileobj=raw, mode="r|") as tar:
+            for member in tar:
+                name = member.name.removeprefix("./")
+                if name in ("", ".") or not member.isfile():
+                    continue  # folders are recreated from file paths; links are never followed
+                try:
+                    rel = check_member_name(name)
+                except IntakeError:
+                    continue
+                if len(written) >= max_files or total + member.size > max_bytes:
+                    raise SandboxError(
+                        f"outputs exceed the limit of {max_files} files / {max_bytes} bytes"
+                    )
+                src = tar.extractfile(member)
+                if src is None:
+                    continue
+                target = dest.joinpath(*rel.parts)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                with target.open("wb") as out:
+                    while chunk := src.read(1 << 16):
+                        out.write(chunk)
+                total += member.size
+                written.append(rel.as_posix())
+        return sorted(written)
+
+    def close(self) -> None:
+        with contextlib.suppress(docker.errors.NotFound):
+            self.holder.remove(force=True)
+        for _ in range(20):
+            try:
+                self.volume.remove(force=True)
+                return
+            except docker.errors.NotFound:
+                return
+            except docker.errors.APIError:
+                time.sleep(0.1)  # the engine may still be unmounting it
+
+
+class _IterStream(io.RawIOBase):
+    """Adapts the engine's chunk iterator to a file object for tarfile's stream mode."""
+
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self._chunks = chunks
+        self._buf = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: Any) -> int:
+        while not self._buf:
+            try:
+                self._buf = next(self._chunks)
+            except StopIteration:
+                return 0
+        n = min(len(b), len(self._buf))
+        b[:n] = self._buf[:n]
+        self._buf = self._buf[n:]
+        return n
+
+
+class DockerSandbox(Sandbox):
+    """Runs each request in a fresh container on the local Docker engine."""
+
+    name = "docker"
+
+    def __init__(self, client: docker.DockerClient | None = None) -> None:
+        self.client = client or _client()
+
+    def image_id(self, image: str) -> str:
+        try:
+            return str(self.client.images.get(image).id)
+        except docker.errors.ImageNotFound:
+            raise SandboxError(f"image {image!r} is not built; run `assess images build`") from None
+
+    @contextlib.contextmanager
+    def scratch(self, size_mb: int, *, image: str) -> Iterator[Scratch]:
+        s = _DockerScratch(self.client, size_mb, image)
+        try:
+            yield s
+        finally:
+            s.close()
+
+    def leftovers(self) -> Iterator[str]:
+        for c in self.client.containers.list(all=True, filters={"label": LABEL}):
+            yield f"container {c.name}"
+        for v in self.client.volumes.list(filters={"label": LABEL}):
+            yield f"volume {v.name}"
+
+    def _create(self, req: RunRequest, name: str) -> Any:
+        lim = req.limits
+        mounts = [
+            DockerMount(m.target, str(m.source), type="bind", read_only=m.read_only)
+            for m in req.mounts
+        ]
+        for sm in req.scratch:
+            assert isinstance(sm.scratch, _DockerScratch)
+            mounts.append(
+                DockerMount(
+                    sm.target, sm.scratch.volume_name, type="volume", read_only=sm.read_only
+                )
+            )
+        device_requests = [DeviceRequest(count=-1, capabilities=[["gpu"]])] if lim.gpu else None
+        mem = f"{lim.memory_mb}m"
+        try:
+            return self.client.containers.create(
+                req.image,
+                list(req.command),
+                name=name,
+                user=req.user,
+                working_dir=req.workdir,
+                environment=dict(req.env),
+                hostname="sandbox",
+                network_mode="none",
+                cap_drop=["ALL"],
+                security_opt=["no-new-privileges"],
+                read_only=True,
+                init=True,
+                pids_limit=lim.pids,
+                mem_limit=mem,
+                memswap_limit=mem,  # equal to the memory limit: no swap
+                nano_cpus=int(lim.cpus * 1e9),
+                shm_size="16m",
+                tmpfs={"/tmp": f"rw,nosuid,nodev,size={lim.tmp_mb}m,mode=1777"},
+                ulimits=[docker.types.Ulimit(name="core", soft=0, hard=0)],
+                mounts=mounts,
+                device_requests=device_requests,
+                # No logging driver: output is read live through attach, within a bound.
+                log_config={"type": "none", "config": {}},
+                labels={LABEL: req.label or "run"},
+                stdin_open=False,
+                tty=False,
+            )
+        except docker.errors.ImageNotFound:
+            raise SandboxError(
+                f"image {req.image!r} is not built; run `assess images build`"
+            ) from None
+        except docker.errors.APIError as e:
+            raise SandboxError(
+                f"could not create the {req.label or 'run'} container: {e.explanation}"
+            ) from None
+
+    def run(self, request: RunRequest) -> RunResult:
+        name = f"assess-{request.label or 'run'}-{uuid.uuid4().hex[:12]}"
+        container = self._create(request, name)
+        log = BoundedLog(request.limits.log_bytes)
+        stats: dict[str, float] = {}
+        threads: list[threading.Thread] = []
+        try:
+            # Attach before start so no output is missed; read in a thread, within bounds.
+            sock = self.client.api.attach_socket(
+                container.id, params={"stdout": 1, "stderr": 1, "stream": 1}
+            )
+            threads.append(_start(_drain, sock, log))
+            started = time.monotonic()
+            try:
+                container.start()
+            except docker.errors.APIError as e:
+                raise SandboxError(
+                    f"could not start the {request.label or 'run'} container: {e.explanation}"
+                ) from None
+            threads.append(_start(_sample_stats, self.client.api, container.id, stats))
+            timed_out = False
+            try:
+                container.wait(timeout=request.limits.wall_s)
+            except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError):
+                timed_out = True
+                with contextlib.suppress(docker.errors.APIError):
+                    container.kill()
+                container.wait(timeout=KILL_GRACE_S)
+            wall = time.monotonic() - started
+            threads[0].join(timeout=KILL_GRACE_S)
+            state = self.client.api.inspect_container(container.id)["State"]
+            return RunResult(
+                exit_code=None if timed_out else int(state.get("ExitCode", -1)),
+                timed_out=timed_out,
+                oom_killed=bool(state.get("OOMKilled")),
+                log=log.text(),
+                log_truncated=log.truncated,
+                wall_s=wall,
+                peak_memory=int(stats["peak"]) if "peak" in stats else None,
+                cpu_seconds=stats.get("cpu"),
+            )
+        except requests.RequestException as e:
+            label = request.label or "run"
+            raise SandboxError(f"lost the Docker engine during the {label} phase: {e}") from None
+        finally:
+            _remove(container)
+            for t in threads:
+                t.join(timeout=KILL_GRACE_S)
+
+
+def _start(target: Any, *args: Any) -> threading.Thread:
+    t = threading.Thread(target=target, args=args, daemon=True)
+    t.start()
+    return t
+
+
+def _drain(sock: Any, log: BoundedLog) -> None:
+    """Read the multiplexed attach stream (no tty) into the bounded log, then close it."""
+    try:
+        with contextlib.suppress(Exception):
+            for _stream, data in frames_iter(sock, tty=False):
+                log.feed(data)
+    finally:
+        # On a unix socket the SDK hands back a SocketIO wrapping the real socket.
+        real = getattr(sock, "_sock", None)
+        with contextlib.suppress(Exception):
+            sock.close()
+        if real is not None:
+            with contextlib.suppress(Exception):
+                real.close()
+
+
+def _sample_stats(api: Any, container_id: str, out: dict[str, float]) -> None:
+    """Best effort peak memory and CPU time: the engine samples about once a second."""
+    url = api._url("/containers/{0}/stats", container_id)
+    with contextlib.suppress(Exception), api.get(url, params={"stream": 1}, stream=True) as resp:
+        for line in resp.iter_lines():
+            if not line:
+                continue
+            s = json.loads(line)
+            mem = s.get("memory_stats") or {}
+            peak = mem.get("max_usage") or mem.get("usage")
+            if peak:
+                out["peak"] = max(out.get("peak", 0.0), float(peak))
+            cpu = ((s.get("cpu_stats") or {}).get("cpu_usage") or {}).get("total_usage")
+            if cpu:
+                out["cpu"] = float(cpu) / 1e9
+
+
+def _remove(container: Any) -> None:
+    for _ in range(3):
+        try:
+            container.remove(force=True, v=True)
+            return
+        except docker.errors.NotFound:
+            return
+        except (docker.errors.APIError, requests.RequestException):
+            time.sleep(0.5)
+    raise SandboxError(f"could not remove container {container.name}; remove it by hand")

@@ -1,0 +1,128 @@
+"""`assess task validate`: a task is publishable only if its reference and known-bad cases
+grade as declared — solution/ full marks, starter/ less, each bad case under its ceiling."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from grader.pipeline import grade
+from grader.prepare import prepare
+from grader.report import Report, Status
+from grader.sandbox import Sandbox
+from grader.spec import EXPECT_FILE
+from grader.task import Task
+
+_TOL = 1e-6
+
+
+class CaseResult(BaseModel):
+    """One graded case and whether it met its expectation."""
+
+    case: str
+    role: str  # solution | starter | bad
+    status: str
+    score: float | None
+    max_score: float
+    expected: str
+    ok: bool
+    note: str
+    seconds: float
+
+
+class ValidationResult(BaseModel):
+    task: str
+    version: str
+    digest: str
+    ok: bool
+    prepared: bool
+    cases: list[CaseResult]
+
+
+@dataclass(frozen=True)
+class _Case:
+    name: str
+    role: str
+    path: Path
+    ceiling: float | None  # None: must reach full marks
+    statuses: tuple[str, ...]
+
+
+def _cases(task: Task) -> list[_Case]:
+    full = task.spec.scoring.max_score
+    cases = [
+        _Case("solution", "solution", task.solution, None, ("graded",)),
+        _Case("starter", "starter", task.starter, full, ()),
+    ]
+    for name, (path, exp) in task.bad_cases().items():
+        cases.append(_Case(f"bad/{name}", "bad", path, exp.max_score, exp.status))
+    return cases
+
+
+def _judge(case: _Case, report: Report) -> tuple[bool, str, str]:
+    score = report.score
+    full = report.max_score
+    if report.status == Status.error:
+        return False, "", f"grading error: {report.explanation}"
+    if case.statuses and report.status.value not in case.statuses:
+        return False, "", f"status {report.status.value}, expected {'/'.join(case.statuses)}"
+    s = score or 0.0
+    if case.ceiling is None:
+        ok = report.status == Status.graded and s >= full - _TOL
+        return ok, f"= {full:g}", "" if ok else f"reference earned {s:g} of {full:g}"
+    if case.role == "starter":
+        ok = s < full - _TOL
+        return ok, f"< {full:g}", "" if ok else "the starter already earns full marks"
+    ok = s <= case.ceiling + _TOL
+    return ok, f"<= {case.ceiling:g}", "" if ok else f"earned {s:g}, above its ceiling"
+
+
+def validate(
+    task: Task,
+    sandbox: Sandbox,
+    *,
+    jobs: int = 2,
+    on_case: Callable[[CaseResult], None] | None = None,
+) -> ValidationResult:
+    """Prepare the task, grade every reference case in parallel and judge each.
+
+    Raises:
+        TaskSpecError: the task is malformed or its prepare step fails.
+    """
+    prepared = prepare(task, sandbox)
+    cases = _cases(task)
+
+    def run(case: _Case) -> CaseResult:
+        report = grade(task, case.path, sandbox=sandbox, exclude=frozenset({EXPECT_FILE}))
+        ok, expected, note = _judge(case, report)
+        if not note and report.status != Status.graded:
+            note = report.explanation
+        result = CaseResult(
+            case=case.name,
+            role=case.role,
+            status=report.status.value,
+            score=report.score,
+            max_score=report.max_score,
+            expected=expected,
+            ok=ok,
+            note=note,
+            seconds=report.timings.total,
+        )
+        if on_case:
+            on_case(result)
+        return result
+
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        results = list(pool.map(run, cases))
+    return ValidationResult(
+        task=task.id,
+        version=task.spec.version,
+        digest=task.digest,
+        ok=all(r.ok for r in results),
+        prepared=prepared,
+        cases=results,
+    )

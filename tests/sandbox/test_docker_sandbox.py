@@ -1,0 +1,228 @@
+"""Conformance of the Docker backend to the sandbox's promises, against the real engine.
+
+Each test runs a real container from the cpu image and checks one promise from
+docs/security.md: isolation, limits, bounded output, and nothing left behind.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from grader.images import image_ref
+from grader.sandbox import Limits, Mount, RunRequest, Sandbox, ScratchMount
+
+pytestmark = pytest.mark.docker
+IMAGE = image_ref("cpu")
+
+
+def run(sandbox: Sandbox, code: str, **limits: float) -> tuple[int | None, str]:
+    lim = Limits(**limits)  # type: ignore[arg-type]
+    r = sandbox.run(RunRequest(image=IMAGE, command=["python", "-c", code], limits=lim))
+    return r.exit_code, r.log
+
+
+def test_runs_as_unprivileged_user_without_capabilities(sandbox: Sandbox) -> None:
+    code, log = run(
+        sandbox,
+        "import os\n"
+        "print('uid', os.getuid(), os.getgid())\n"
+        "s = open('/proc/self/status').read()\n"
+        "print([l for l in s.splitlines() if l.startswith(('CapEff', 'CapBnd', 'NoNewPrivs'))])",
+    )
+    assert code == 0, log
+    assert "uid 1000 1000" in log
+    assert "CapEff:\\t0000000000000000" in log
+    assert "CapBnd:\\t0000000000000000" in log
+    assert "NoNewPrivs:\\t1" in log
+
+
+def test_root_filesystem_is_read_only(sandbox: Sandbox) -> None:
+    code, log = run(
+        sandbox,
+        "import errno\n"
+        "for p in ['/etc/x', '/usr/x', '/opt/venv/x', '/x']:\n"
+        "    try:\n"
+        "        open(p, 'w')\n"
+        "        print('WROTE', p)\n"
+        "    except OSError as e:\n"
+        "        print('denied', p, errno.errorcode[e.errno])\n",
+    )
+    assert code == 0, log
+    assert "WROTE" not in log
+    assert log.count("denied") == 4
+
+
+def test_no_network_at_all(sandbox: Sandbox) -> None:
+    code, log = run(
+        sandbox,
+        "import socket\n"
+        "print(sorted(l.split(':')[0].strip() for l in open('/proc/net/dev').readlines()[2:]))\n"
+        "for host in [('1.1.1.1', 53), ('172.17.0.1', 2375), ('169.254.169.254', 80)]:\n"
+        "    try:\n"
+        "        socket.create_connection(host, timeout=2)\n"
+        "        print('CONNECTED', host)\n"
+        "    except OSError as e:\n"
+        "        print('blocked', host, e)\n"
+        "try:\n"
+        "    socket.getaddrinfo('pypi.org', 443)\n"
+        "    print('RESOLVED')\n"
+        "except OSError as e:\n"
+        "    print('no dns', e)\n",
+    )
+    assert code == 0, log
+    assert "['lo']" in log
+    assert "CONNECTED" not in log and "RESOLVED" not in log
+    assert log.count("blocked") == 3
+
+
+def test_docker_socket_not_reachable(sandbox: Sandbox) -> None:
+    code, log = run(sandbox, "import os; print(os.path.exists('/var/run/docker.sock'))")
+    assert code == 0 and log.strip() == "False"
+
+
+def test_tmp_is_size_capped(sandbox: Sandbox) -> None:
+    code, log = run(
+        sandbox,
+        "n = 0\n"
+        "try:\n"
+        "    with open('/tmp/fill', 'wb') as f:\n"
+        "        while True:\n"
+        "            f.write(b'0' * 1048576); f.flush(); n += 1\n"
+        "except OSError as e:\n"
+        "    print('stopped at', n, 'MB:', e.strerror)\n",
+        tmp_mb=8,
+        memory_mb=256,
+    )
+    assert code == 0, log
+    assert "No space left on device" in log
+    assert int(log.split("stopped at")[1].split()[0]) <= 8
+
+
+def test_wall_clock_limit_kills_and_reports(sandbox: Sandbox) -> None:
+    t = time.monotonic()
+    r = sandbox.run(
+        RunRequest(
+            image=IMAGE, command=["python", "-c", "while True: pass"], limits=Limits(wall_s=2)
+        )
+    )
+    assert r.timed_out and r.exit_code is None
+    assert time.monotonic() - t < 20
+
+
+def test_memory_limit_ooms(sandbox: Sandbox) -> None:
+    r = sandbox.run(
+        RunRequest(
+            image=IMAGE,
+            command=["python", "-c", "b = bytearray(600 * 1024 * 1024); print('ALLOCATED')"],
+            limits=Limits(memory_mb=128, wall_s=60),
+        )
+    )
+    assert "ALLOCATED" not in r.log
+    assert r.oom_killed or r.exit_code != 0
+    assert r.oom_killed, f"expected an OOM kill, got exit {r.exit_code}: {r.log[-300:]}"
+
+
+def test_pids_limit_contains_a_fork_bomb(sandbox: Sandbox) -> None:
+    t = time.monotonic()
+    r = sandbox.run(
+        RunRequest(
+            image=IMAGE,
+            command=[
+                "python",
+                "-c",
+                "import os\nn = 0\nwhile True:\n    try:\n        os.fork(); n += 1\n"
+                "    except OSError:\n        pass\n",
+            ],
+            limits=Limits(pids=32, wall_s=4),
+        )
+    )
+    assert r.timed_out
+    assert time.monotonic() - t < 30
+
+
+def test_output_flood_is_bounded_and_marked(sandbox: Sandbox) -> None:
+    r = sandbox.run(
+        RunRequest(
+            image=IMAGE,
+            command=["python", "-c", "import sys\nwhile True: sys.stdout.write('y' * 65536)"],
+            limits=Limits(wall_s=3, log_bytes=4096),
+        )
+    )
+    assert r.timed_out and r.log_truncated
+    assert "dropped by the grader" in r.log
+    assert len(r.log) < 4096 + 200
+
+
+def test_background_processes_do_not_survive(sandbox: Sandbox) -> None:
+    marker = "assess-bg-marker-7781"
+    t = time.monotonic()
+    r = sandbox.run(
+        RunRequest(
+            image=IMAGE,
+            command=[
+                "python",
+                "-c",
+                "import subprocess, os\n"
+                f"subprocess.Popen(['sleep', '1000', '{marker}'], start_new_session=True)\n"
+                "if os.fork() == 0:\n"
+                "    os.setsid()\n"
+                "    if os.fork() == 0:\n"
+                f"        os.execvp('sleep', ['sleep', '999', '{marker}'])\n"
+                "    os._exit(0)\n"
+                "print('parent done')\n",
+            ],
+            limits=Limits(wall_s=30),
+        )
+    )
+    assert r.exit_code == 0 and not r.timed_out, r.log
+    assert time.monotonic() - t < 15, "the run must end when the main process ends"
+    ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True, check=True)
+    assert marker not in ps.stdout
+
+
+def test_mounts_are_read_only_unless_asked(sandbox: Sandbox, tmp_path: Path) -> None:
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    (ro / "f.txt").write_text("data")
+    ro.chmod(0o777)
+    r = sandbox.run(
+        RunRequest(
+            image=IMAGE,
+            command=["python", "-c", "print(open('/in/f.txt').read()); open('/in/g', 'w')"],
+            mounts=[Mount(ro, "/in")],
+        )
+    )
+    assert "data" in r.log and "Read-only file system" in r.log
+    assert not (ro / "g").exists()
+
+
+def test_scratch_export_is_bounded_and_skips_links(sandbox: Sandbox, tmp_path: Path) -> None:
+    with sandbox.scratch(4, image=IMAGE) as scratch:
+        r = sandbox.run(
+            RunRequest(
+                image=IMAGE,
+                command=[
+                    "python",
+                    "-c",
+                    "import os\n"
+                    "open('/output/a.json', 'w').write('{}')\n"
+                    "os.makedirs('/output/sub')\n"
+                    "open('/output/sub/b.txt', 'w').write('b')\n"
+                    "os.symlink('/etc/passwd', '/output/passwd')\n"
+                    "try:\n"
+                    "    open('/output/big', 'wb').write(b'0' * (8 * 1024 * 1024))\n"
+                    "except OSError as e:\n"
+                    "    print('capped:', e.strerror)\n",
+                ],
+                scratch=[ScratchMount(scratch, "/output")],
+            )
+        )
+        assert "capped: No space left on device" in r.log, r.log
+        files = scratch.export(tmp_path / "out", max_bytes=10 * 1024 * 1024, max_files=10)
+    assert "a.json" in files and "sub/b.txt" in files
+    assert "passwd" not in files
+    assert not (tmp_path / "out" / "passwd").exists()

@@ -1,0 +1,125 @@
+"""The `assess` CLI driven as a user would: real processes, real engine."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from grader.sandbox import Sandbox
+from tests.conftest import FIXTURE_TASKS, REPO
+
+TASK = FIXTURE_TASKS / "py-exec"
+ASSESS = [sys.executable, "-m", "grader"]
+
+
+def assess(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(REPO), "COLUMNS": "200"}
+    return subprocess.run(
+        [*ASSESS, *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=600,
+        check=False,
+    )
+
+
+def test_version() -> None:
+    r = assess("--version")
+    assert r.returncode == 0 and r.stdout.startswith("assess ")
+
+
+def test_bad_task_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    r = assess("task", "validate", tmp_path / "nope")
+    assert r.returncode == 2
+    assert r.stderr.strip().count("\n") == 0
+    assert "not a task folder" in r.stderr
+
+
+def test_bundle_contains_kit_and_nothing_hidden(tmp_path: Path) -> None:
+    kit = tmp_path / "kit.zip"
+    r = assess("bundle", TASK, "-o", kit)
+    assert r.returncode == 0, r.stderr
+    names = zipfile.ZipFile(kit).namelist()
+    assert sorted(names) == [
+        "py-exec-kit/instructions.md",
+        "py-exec-kit/kit.toml",
+        "py-exec-kit/main.py",
+    ]
+    blob = b"".join(zipfile.ZipFile(kit).read(n) for n in names)
+    assert b"expected" not in blob and b"6 * 7" not in blob
+    # Same task, same bytes: kits are reproducible.
+    kit2 = tmp_path / "kit2.zip"
+    assess("bundle", TASK, "-o", kit2)
+    assert kit.read_bytes() == kit2.read_bytes()
+
+
+def test_check_inside_unpacked_kit(tmp_path: Path) -> None:
+    kit = tmp_path / "kit.zip"
+    assert assess("bundle", TASK, "-o", kit).returncode == 0
+    with zipfile.ZipFile(kit) as zf:
+        zf.extractall(tmp_path)
+    kit_dir = tmp_path / "py-exec-kit"
+    # The fixture's kit has no tests folder: pytest finds nothing and the check fails.
+    r = assess("check", cwd=kit_dir)
+    assert r.returncode == 1
+    assert "submission rules: ok" in r.stdout
+    (kit_dir / "tests").mkdir()
+    (kit_dir / "tests" / "test_visible.py").write_text(
+        "import runpy\n\ndef test_runs():\n    runpy.run_path('main.py')\n"
+    )
+    r = assess("check", cwd=kit_dir)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "visible checks pass" in r.stdout
+    (kit_dir / "main.py").unlink()
+    r = assess("check", cwd=kit_dir)
+    assert r.returncode == 2
+    assert "missing required file(s): main.py" in r.stderr
+
+
+def test_check_outside_a_kit(tmp_path: Path) -> None:
+    r = assess("check", cwd=tmp_path)
+    assert r.returncode == 2 and "inside an unpacked kit" in r.stderr
+
+
+@pytest.mark.docker
+def test_grade_json_is_pure_json(sandbox: Sandbox, tmp_path: Path) -> None:
+    r = assess(
+        "grade", "--task", TASK, "--json", "--out", tmp_path, TASK / "solution", TASK / "starter"
+    )
+    assert r.returncode == 0, r.stderr
+    docs = json.loads(r.stdout)
+    assert [d["score"] for d in docs] == [10, 2]
+    assert all(d["schema"] == "assess.report/1" for d in docs)
+    files = sorted(p.name for p in (tmp_path / "py-exec").iterdir())
+    assert "solution.html" in files and "starter.receipt.txt" in files
+    assert "solution.json" in files and "solution.outputs" in files
+
+
+@pytest.mark.docker
+def test_grade_table_and_zip(sandbox: Sandbox, tmp_path: Path) -> None:
+    z = tmp_path / "sub.zip"
+    with zipfile.ZipFile(z, "w") as zf:
+        zf.writestr("main.py", "ANSWER = 42\n")
+    r = assess("grade", "--task", TASK, "--out", tmp_path / "r", z)
+    assert r.returncode == 0, r.stderr
+    assert "graded" in r.stdout and "10 / 10" in r.stdout
+
+
+@pytest.mark.docker
+@pytest.mark.slow
+def test_validate_fixture_task(sandbox: Sandbox) -> None:
+    r = assess("task", "validate", TASK, "--json")
+    assert r.returncode == 0, r.stdout + r.stderr
+    result = json.loads(r.stdout)
+    assert result["ok"] is True
+    cases = {c["case"]: c for c in result["cases"]}
+    assert set(cases) == {"solution", "starter", "bad/wrong"}
+    assert cases["solution"]["score"] == 10
