@@ -136,6 +136,7 @@ def grade(
             explanation=explanation,
             score=score,
             checks=outcome.checks,
+            manual=task.rubric.pending() if task.rubric else [],
             timings=Timings(
                 queued=queued_s,
                 run=round(run.wall_s, 3),

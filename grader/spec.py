@@ -150,7 +150,7 @@ class Expectation(_Frozen):
         return v
 
 
-def _format_error(path: Path, err: ValidationError) -> str:
+def format_validation_error(path: Path, err: ValidationError) -> str:
     first = err.errors()[0]
     loc = ".".join(str(p) for p in first["loc"]) or "(top level)"
     msg = first["msg"]
@@ -184,7 +184,7 @@ def load_spec(path: Path) -> TaskSpec:
     try:
         return TaskSpec.model_validate(data)
     except ValidationError as e:
-        raise TaskSpecError(_format_error(path, e)) from None
+        raise TaskSpecError(format_validation_error(path, e)) from None
 
 
 def load_expectation(path: Path) -> Expectation:
@@ -196,7 +196,7 @@ def load_expectation(path: Path) -> Expectation:
     try:
         return Expectation.model_validate(read_toml(path))
     except ValidationError as e:
-        raise TaskSpecError(_format_error(path, e)) from None
+        raise TaskSpecError(format_validation_error(path, e)) from None
 
 
 def valid_task_id(task_id: str) -> bool:

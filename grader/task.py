@@ -8,6 +8,7 @@ from functools import cached_property
 from pathlib import Path
 
 from grader.errors import TaskSpecError
+from grader.rubric import Rubric, load_rubric
 from grader.spec import EXPECT_FILE, TASK_FILE, Expectation, TaskSpec, load_expectation, load_spec
 
 # Records the prepare step's inputs hash; lives in the task folder, gitignored.
@@ -71,6 +72,11 @@ class Task:
         """Hidden answers: visible only to the trusted check phase."""
         return self.grading / "answers"
 
+    @cached_property
+    def rubric(self) -> Rubric | None:
+        """Criteria reviewers score by hand (rubric.toml), if the task has any."""
+        return load_rubric(self.root)
+
     def bad_cases(self) -> dict[str, tuple[Path, Expectation]]:
         """Known-bad submissions by case name, each with its declared expectation."""
         bad = self.root / "bad"
@@ -108,6 +114,7 @@ def load_task(root: Path | str) -> Task:
             f"{root / TASK_FILE}: field 'id': {spec.id!r} must match the folder name {root.name!r}"
         )
     task = Task(root=root, spec=spec)
+    _ = task.rubric  # a malformed rubric.toml is a task error now, not at grading time
     for required in (root / "instructions.md", task.run_script, task.check_script):
         if not required.is_file():
             raise TaskSpecError(f"{root}: missing required file {required.relative_to(root)}")

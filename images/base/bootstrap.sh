@@ -141,15 +141,13 @@ find "$root/usr/share/doc" -mindepth 1 -type d -empty -delete 2>/dev/null || tru
 rm -f "$root/etc/hostname" "$root/etc/resolv.conf"
 
 log "importing as $ref"
-created=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 id=$(tar --numeric-owner --xattrs -C "$root" -c . | docker import \
   --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
   --change 'ENV LANG=C.UTF-8' \
   --change 'CMD ["/bin/bash"]' \
   --change 'LABEL assess.image=base' \
-  --change 'LABEL assess.source=debootstrap' \
+  --change 'LABEL assess.base.source=debootstrap' \
   --change "LABEL assess.inputs=$inputs" \
-  --change "LABEL org.opencontainers.image.created=$created" \
   --message "assess base: debootstrap $suite from $mirror" \
   - "$ref")
 log "done in $(( $(date +%s) - start )) s"
