@@ -138,6 +138,8 @@ def task_validate(
                 _one_line(r.note)[:120],
             )
         out.print(table)
+        if result.spread is not None:
+            out.print(f"spread (solution - best bad case): {result.spread:.0%} of the range")
         out.print("[green]valid[/green]" if result.ok else "[red]not valid[/red]")
     raise _Exit(0 if result.ok else 1)
 

@@ -605,7 +605,19 @@ def build_image(name: str, *, progress: Progress | None = None, force: bool = Fa
         if built is None or _labels(built).get(INPUTS_LABEL) != digest:
             raise ImageError(f"building {ref} finished but the engine has no such image")
         _emit(progress, f"built {ref} ({str(built['Id'])[:19]})")
+        _prune_own_dangling(api)
         return str(built["Id"])
+
+
+def _prune_own_dangling(api: Any) -> None:
+    """Remove untagged images of ours: build stages and the versions a rebuild replaced.
+
+    A cpu build stage is ~2 GB; without this every rebuild would leave one behind.
+    Only images carrying our labels are touched.
+    """
+    for label in ("assess.stage", NAME_LABEL):
+        with contextlib.suppress(docker.errors.APIError):
+            api.prune_images(filters={"dangling": True, "label": label})
 
 
 def _with_parents(names: Sequence[str]) -> list[str]:

@@ -41,6 +41,7 @@ class ValidationResult(BaseModel):
     ok: bool
     prepared: bool
     cases: list[CaseResult]
+    spread: float | None  # (solution - best bad case) / max_score: how well the task separates
 
 
 @dataclass(frozen=True)
@@ -125,4 +126,13 @@ def validate(
         ok=all(r.ok for r in results),
         prepared=prepared,
         cases=results,
+        spread=_spread(results, task.spec.scoring.max_score),
     )
+
+
+def _spread(results: list[CaseResult], max_score: float) -> float | None:
+    solution = next((r.score for r in results if r.role == "solution"), None)
+    bad = [r.score or 0.0 for r in results if r.role == "bad"]
+    if solution is None or not bad:
+        return None
+    return round((solution - max(bad)) / max_score, 4)
