@@ -43,13 +43,23 @@ class Context:
     run_timed_out: bool
 
     def read_json(self, name: str, max_bytes: int = 10_000_000) -> Any:
-        """Read a JSON file the run phase wrote; None if missing, ValueError if too big/bad."""
+        """Read a JSON file the run phase wrote.
+
+        Returns None if it is missing; raises ValueError if it is too big, not UTF-8, not
+        JSON or nested too deeply (all of which hostile outputs do).
+        """
         p = self.output / name
         if not p.is_file():
             return None
         if p.stat().st_size > max_bytes:
             raise ValueError(f"{name} is larger than {max_bytes} bytes")
-        return json.loads(p.read_text(encoding="utf-8"))
+        try:
+            return json.loads(p.read_text(encoding="utf-8"))
+        except RecursionError:
+            # Hostile nesting ("[[[[...") must read as bad data, not crash the check.
+            raise ValueError(f"{name} is nested too deeply") from None
+        except UnicodeDecodeError as e:
+            raise ValueError(f"{name} is not UTF-8: {e.reason}") from None
 
 
 @dataclass

@@ -34,6 +34,9 @@ from grader.intake import check_member_name
 from grader.sandbox.base import BoundedLog, RunRequest, RunResult, Sandbox, Scratch
 
 LABEL = "assess.sandbox"
+# Each DockerSandbox labels what it creates with its own id, so that several graders can
+# share one engine and each can account for (and clean up) only its own containers.
+OWNER_LABEL = "assess.owner"
 # Bounds on engine calls that are not the command itself (create, kill, remove).
 API_TIMEOUT_S = 60
 KILL_GRACE_S = 10
@@ -57,7 +60,7 @@ class _DockerScratch(Scratch):
     using it stops; the holder keeps it alive from the run phase until the export.
     """
 
-    def __init__(self, client: docker.DockerClient, size_mb: int, image: str) -> None:
+    def __init__(self, client: docker.DockerClient, size_mb: int, image: str, owner: str) -> None:
         self.size_mb = size_mb
         self._client = client
         tag = uuid.uuid4().hex[:12]
@@ -70,7 +73,7 @@ class _DockerScratch(Scratch):
                 "device": "tmpfs",
                 "o": f"size={size_mb}m,uid=1000,gid=1000,mode=0755,nosuid,nodev,noexec",
             },
-            labels={LABEL: "scratch"},
+            labels={LABEL: "scratch", OWNER_LABEL: owner},
         )
         try:
             self.holder = client.containers.run(
@@ -88,7 +91,7 @@ class _DockerScratch(Scratch):
                 mem_limit="64m",
                 log_config={"type": "none", "config": {}},
                 mounts=[DockerMount("/scratch", self.volume_name, type="volume", read_only=True)],
-                labels={LABEL: "holder"},
+                labels={LABEL: "holder", OWNER_LABEL: owner},
             )
         except BaseException:
             self.volume.remove(force=True)
@@ -167,6 +170,7 @@ class DockerSandbox(Sandbox):
 
     def __init__(self, client: docker.DockerClient | None = None) -> None:
         self.client = client or _client()
+        self.owner = uuid.uuid4().hex
 
     def image_id(self, image: str) -> str:
         try:
@@ -176,16 +180,17 @@ class DockerSandbox(Sandbox):
 
     @contextlib.contextmanager
     def scratch(self, size_mb: int, *, image: str) -> Iterator[Scratch]:
-        s = _DockerScratch(self.client, size_mb, image)
+        s = _DockerScratch(self.client, size_mb, image, self.owner)
         try:
             yield s
         finally:
             s.close()
 
     def leftovers(self) -> Iterator[str]:
-        for c in self.client.containers.list(all=True, filters={"label": LABEL}):
+        mine = {"label": f"{OWNER_LABEL}={self.owner}"}
+        for c in self.client.containers.list(all=True, filters=mine):
             yield f"container {c.name}"
-        for v in self.client.volumes.list(filters={"label": LABEL}):
+        for v in self.client.volumes.list(filters=mine):
             yield f"volume {v.name}"
 
     def _create(self, req: RunRequest, name: str) -> Any:
@@ -228,7 +233,7 @@ class DockerSandbox(Sandbox):
                 device_requests=device_requests,
                 # No logging driver: output is read live through attach, within a bound.
                 log_config={"type": "none", "config": {}},
-                labels={LABEL: req.label or "run"},
+                labels={LABEL: req.label or "run", OWNER_LABEL: self.owner},
                 stdin_open=False,
                 tty=False,
             )

@@ -1,0 +1,163 @@
+"""TRUSTED phase: score the applicant's probe on held-out sequences it never saw.
+
+Reads only data from /output (probe.json, probe.safetensors), treating it as hostile: any
+missing file, wrong type, shape, dtype or non-finite value scores 0 with feedback, never an
+exception. Activations are recomputed here, with the kit's model code and weights, on the
+hidden grading/answers/heldout.npz (longer bodies and a different filler mix than the public
+data). Errors in the task's own files (kit model, answers) do raise: that is a task error,
+not the applicant's fault.
+
+Checks (sum 100):
+  format            10  applicant  the run phase produced a well-formed probe
+  heldout-accuracy  90  reviewer   accuracy on held-out sequences; none at <= 0.60 (chance is
+                                   0.50), linear to full credit at >= 0.95
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+from assess_check import Check, Context, credit
+
+FORMAT_POINTS = 10.0
+ACCURACY_POINTS = 90.0
+ZERO_AT, FULL_AT = 0.60, 0.95
+PUBLIC_MAX_BODY = 20  # the public data's longest body; held-out bodies go up to 26
+MAX_JSON_BYTES = 64 * 1024
+MAX_TENSOR_BYTES = 1024 * 1024
+
+
+class BadOutput(Exception):
+    """What the run phase wrote is missing or malformed; the message is the feedback."""
+
+
+def _load_kit(kit: Path) -> ModuleType:
+    spec = importlib.util.spec_from_file_location("linear_probe_kit_model", kit / "model.py")
+    if spec is None or spec.loader is None:
+        raise RuntimeError(f"cannot import {kit / 'model.py'}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["linear_probe_kit_model"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _output_file(ctx: Context, name: str, max_bytes: int) -> Path:
+    path = ctx.output / name
+    if path.is_symlink() or (path.exists() and not path.is_file()):
+        raise BadOutput(f"{name} is not a regular file")
+    if not path.exists():
+        raise BadOutput(f"{name} is missing")
+    if path.stat().st_size > max_bytes:
+        raise BadOutput(f"{name} is larger than {max_bytes} bytes")
+    return path
+
+
+def _read_layer(ctx: Context, n_layers: int) -> int:
+    path = _output_file(ctx, "probe.json", MAX_JSON_BYTES)
+    try:
+        data: Any = json.loads(path.read_bytes().decode("utf-8"))
+    except Exception:  # bad UTF-8, bad JSON, absurd nesting: all hostile input
+        raise BadOutput("probe.json is not valid JSON") from None
+    layer = data.get("layer") if isinstance(data, dict) else None
+    if isinstance(layer, bool) or not isinstance(layer, int):
+        raise BadOutput("probe.json has no integer 'layer'")
+    if not 0 <= layer <= n_layers:
+        raise BadOutput(f"probe.json layer {layer} is outside 0..{n_layers}")
+    return layer
+
+
+def _read_tensors(ctx: Context, d_model: int) -> tuple[np.ndarray, float]:
+    path = _output_file(ctx, "probe.safetensors", MAX_TENSOR_BYTES)
+    try:
+        from safetensors.numpy import load_file
+
+        tensors = load_file(str(path))
+    except Exception:
+        raise BadOutput("probe.safetensors cannot be read as safetensors") from None
+    weight, bias = tensors.get("weight"), tensors.get("bias")
+    if weight is None or bias is None:
+        raise BadOutput("probe.safetensors needs tensors 'weight' and 'bias'")
+    if weight.dtype != np.float32 or bias.dtype != np.float32:
+        raise BadOutput("'weight' and 'bias' must be float32")
+    if weight.shape != (d_model,):
+        raise BadOutput(f"'weight' has shape {list(weight.shape)}; expected [{d_model}]")
+    if bias.shape != (1,):
+        raise BadOutput(f"'bias' has shape {list(bias.shape)}; expected [1]")
+    if not (np.all(np.isfinite(weight)) and np.all(np.isfinite(bias))):
+        raise BadOutput("the probe has NaN or infinite values")
+    return weight.astype(np.float64), float(bias[0])
+
+
+def _why_no_output(ctx: Context) -> str:
+    if ctx.run_timed_out:
+        return "the run phase timed out before writing a probe; fit() must finish in time"
+    if ctx.run_exit_code not in (None, 0):
+        return f"the run phase exited with code {ctx.run_exit_code}; see the run log"
+    return ""
+
+
+def check(ctx: Context) -> list[Check]:
+    import torch
+
+    torch.set_num_threads(1)
+    kit = _load_kit(ctx.kit)
+    n_layers, d_model = kit.CONFIG["n_layers"], kit.CONFIG["d_model"]
+    try:
+        layer = _read_layer(ctx, n_layers)
+        weight, bias = _read_tensors(ctx, d_model)
+    except BadOutput as e:
+        why = "; ".join(s for s in (_why_no_output(ctx), str(e)) if s)
+        return [
+            _format_check(0.0, f"No valid probe: {why}."),
+            _accuracy_check(0.0, "Not scored: no valid probe."),
+        ]
+    fmt = _format_check(FORMAT_POINTS, f"Valid probe at layer {layer}: weight [{d_model}], bias.")
+
+    model = kit.load_model(ctx.kit / "model.safetensors")
+    with np.load(ctx.answers / "heldout.npz", allow_pickle=False) as f:
+        tokens, labels = f["tokens"].astype(np.int64), f["labels"].astype(np.int64)
+    acts = kit.residual_stream(model, tokens)[:, layer].astype(np.float64)
+    with np.errstate(all="ignore"):
+        logits = acts @ weight + bias
+    correct = np.isfinite(logits) & ((logits > 0) == (labels == 1))
+    acc = float(correct.mean())
+    long = kit.query_positions(tokens) - 1 > PUBLIC_MAX_BODY
+    feedback = (
+        f"Layer {layer}: held-out accuracy {acc:.3f} on {len(labels)} sequences "
+        f"({float(correct[~long].mean()):.3f} on bodies of <= {PUBLIC_MAX_BODY} tokens, "
+        f"{float(correct[long].mean()):.3f} on longer ones; predicted-red rate "
+        f"{float((logits > 0).mean()):.2f}). Credit is 0 at <= {ZERO_AT:.2f} (chance is 0.50) "
+        f"and full at >= {FULL_AT:.2f}."
+    )
+    return [
+        fmt,
+        _accuracy_check(round(ACCURACY_POINTS * credit(acc, ZERO_AT, FULL_AT), 2), feedback),
+    ]
+
+
+def _format_check(score: float, feedback: str) -> Check:
+    return Check(
+        id="format",
+        name="Probe written in the expected format",
+        score=score,
+        max_score=FORMAT_POINTS,
+        visibility="applicant",
+        feedback=feedback,
+    )
+
+
+def _accuracy_check(score: float, feedback: str) -> Check:
+    return Check(
+        id="heldout-accuracy",
+        name="Probe accuracy on held-out sequences",
+        score=score,
+        max_score=ACCURACY_POINTS,
+        visibility="reviewer",
+        feedback=feedback,
+    )
