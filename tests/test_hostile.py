@@ -76,7 +76,8 @@ def test_ten_gigabyte_write(task: Task, sandbox: Sandbox, tmp_path: Path) -> Non
     assert "/output/fill No space left on device" in r.logs.run
     assert "/tmp/fill No space left on device" in r.logs.run
     assert "/submission/fill Read-only file system" in r.logs.run
-    assert shutil.disk_usage("/").used - before < 200 * 1024 * 1024
+    # A leak would be ~10 GB; 1 GB of slack absorbs unrelated writers on the machine.
+    assert shutil.disk_usage("/").used - before < 1024 * 1024 * 1024
 
 
 def test_memory_hog(task: Task, sandbox: Sandbox, tmp_path: Path) -> None:
