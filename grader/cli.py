@@ -189,7 +189,7 @@ def grade_cmd(
     jobs: JobsOpt = 0,
 ) -> None:
     """Grade submissions in parallel; write a JSON report, an HTML page and a receipt each."""
-    from grader.pipeline import grade
+    from grader.pipeline import COMPLETED, grade
     from grader.prepare import prepare
     from grader.render import write_report
     from grader.task import load_task
@@ -220,7 +220,7 @@ def grade_cmd(
     else:
         table = Table(title=f"{task.id} {task.spec.version}")
         for col in ("submission", "status", "score", "seconds", "report"):
-            table.add_column(col)
+            table.add_column(col, overflow="fold")
         rows = list(zip(submissions, results, strict=True))
         for sub, (report, paths) in rows:
             table.add_row(
@@ -232,7 +232,7 @@ def grade_cmd(
             )
         out.print(table)
         for sub, (report, _) in rows:
-            if report.explanation != "graded":
+            if report.explanation != COMPLETED:
                 out.print(f"[dim]{sub}:[/dim] {_one_line(report.explanation)}")
     raise _Exit(1 if any(r.status == Status.error for r, _ in results) else 0)
 

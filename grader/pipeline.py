@@ -42,6 +42,8 @@ HARNESS_DIR = Path(__file__).parent / "harness"
 MAX_CHECKS = 200
 MAX_RESULT_BYTES = 1_000_000
 MAX_OUTPUT_FILES = 1000
+# The explanation of a grading in which nothing went wrong.
+COMPLETED = "both phases completed normally; the score stands"
 
 
 @dataclass(frozen=True)
@@ -335,4 +337,4 @@ def _status(
             f"the run phase exited with code {run.exit_code} (see the run log); "
             "scored on what it had written"
         )
-    return Status.graded, "graded"
+    return Status.graded, COMPLETED
