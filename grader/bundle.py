@@ -35,6 +35,11 @@ def kit_toml(task: Task) -> str:
         f"allow_notebook = {'true' if s.submission.allow_notebook else 'false'}",
         f"check_command = [{', '.join(_toml_str(c) for c in s.kit.check_command)}]",
     ]
+    if task.questions is not None:  # research-taste: `assess check` validates the answers file
+        lines += [
+            'kind = "research-taste"',
+            f"answers_file = {_toml_str(task.questions.answers_file)}",
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -45,11 +50,17 @@ def _toml_str(v: str) -> str:
 def kit_files(task: Task) -> dict[str, Path]:
     """Archive name -> source file for everything that goes into the kit."""
     files: dict[str, Path] = {"instructions.md": task.root / "instructions.md"}
+    reserved = {KIT_FILE, "instructions.md"}
+    if task.questions is not None:  # research-taste: the items and criteria are public
+        files["questions.toml"] = task.root / "questions.toml"
+        if (task.root / "rubric.toml").is_file():
+            files["rubric.toml"] = task.root / "rubric.toml"
+        reserved |= {*files, task.questions.answers_file}
     for p in iter_files(task.starter):
         rel = p.relative_to(task.starter).as_posix()
         if any(fnmatch.fnmatch(rel, pat) for pat in task.spec.kit.exclude):
             continue
-        if rel in (KIT_FILE, "instructions.md"):
+        if rel in reserved:
             raise AssessError(f"{p}: starter/ must not contain {rel} (the bundler writes it)")
         files[rel] = p
     return files
@@ -78,11 +89,23 @@ def bundle(task: Task, out: Path) -> list[str]:
             for rel in sorted(files):
                 names.append(f"{top}/{rel}")
                 _write(zf, names[-1], files[rel].read_bytes())
+            if task.questions is not None:  # the answers template, generated from the items
+                names.append(f"{top}/{task.questions.answers_file}")
+                _write(zf, names[-1], answers_template_for(task).encode())
         os.replace(tmp, out)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return names
+
+
+def answers_template_for(task: Task) -> str:
+    """A research-taste task's answers template (the kit's file to fill in)."""
+    from grader.questions import answers_template
+
+    assert task.questions is not None
+    s = task.spec
+    return answers_template(task.questions, task_id=s.id, version=s.version, title=s.title)
 
 
 def _write(zf: zipfile.ZipFile, name: str, data: bytes) -> None:

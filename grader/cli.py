@@ -207,8 +207,9 @@ def grade_cmd(
 
             def one(item: tuple[Path, str]) -> tuple[Report, dict[str, Path]]:
                 sub, stem = item
-                report = grade(task, sub, sandbox=sandbox, artifacts_dir=dest / f"{stem}.outputs")
-                paths = write_report(report, dest, stem=stem)
+                art = dest / f"{stem}.outputs"
+                report = grade(task, sub, sandbox=sandbox, artifacts_dir=art)
+                paths = write_report(report, dest, stem=stem, artifacts=art)
                 progress.advance(bar)
                 return report, paths
 
@@ -249,6 +250,70 @@ def _stems(subs: list[Path]) -> list[str]:
             seen[base] = 1
         stems.append(base)
     return stems
+
+
+# ----------------------------------------------------------------------------- integrity
+
+
+@app.command("integrity")
+def integrity_cmd(
+    submissions: Annotated[
+        list[Path], typer.Argument(help="All submissions of the task: folders, .zip, .ipynb.")
+    ],
+    task_dir: Annotated[Path, typer.Option("--task", "-t", help="The task folder.")],
+    reports: Annotated[
+        Path | None,
+        typer.Option(
+            "--reports",
+            help="Reports folder of `assess grade --out` (e.g. reports): flag the reports "
+            "there, with the matching regions side by side.",
+        ),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Compare every pair of submissions (code and prose) and print the pairs to review."""
+    from grader.integrity import apply_to_reports, run_integrity
+    from grader.task import load_task
+
+    with _user_errors():
+        task = load_task(task_dir)
+        with err.status(f"comparing {len(submissions)} submissions of {task.id}") as status:
+            result = run_integrity(
+                task,
+                submissions,
+                labels=_stems(submissions),
+                progress=lambda m: status.update(f"{task.id}: {m}"),
+            )
+        written = apply_to_reports(result, reports / task.id) if reports else []
+    if as_json:
+        sys.stdout.write(result.model_dump_json(indent=2) + "\n")
+    else:
+        table = Table(title=f"{task.id} {task.spec.version}: pairs to review")
+        for col in ("a", "b", "kind", "score", "threshold", "regions (a ~ b)"):
+            table.add_column(col)
+        for p in result.pairs:
+            where = "; ".join(f"{s.a_where}:{s.a_lines} ~ {s.b_where}:{s.b_lines}" for s in p.spans)
+            b = f"{p.b} (reference)" if p.reference else p.b
+            table.add_row(
+                p.a,
+                b,
+                p.kind,
+                f"{p.score:.0%}",
+                f"{p.threshold:.0%}",
+                where[:160],
+                end_section=True,
+            )
+        out.print(table)
+        out.print(
+            f"{result.submissions} submissions, {result.references} reference texts; "
+            f"code by {result.code_method}, prose by {result.prose_method}; "
+            f"{len(result.pairs)} pair(s) flagged for review (never an automatic penalty)"
+        )
+        for line in result.skipped:
+            out.print(f"[yellow]skipped[/yellow] {_one_line(line)}")
+        if reports:
+            out.print(f"flagged reports rewritten: {len(written)} in {reports / task.id}")
+    raise _Exit(0)
 
 
 # ----------------------------------------------------------------------------- kit
@@ -322,6 +387,113 @@ def images_build(
         ids = build_images(names or ["cpu"], progress=show, force=force)
     for name, image_id in ids.items():
         out.print(f"{name}: {image_id[:19]}")
+
+
+# ----------------------------------------------------------------------------- service
+# The service lives in api/; it is imported only inside these commands (grader never
+# depends on it). Options left unset fall back to ASSESS_* environment variables.
+
+DataDirOpt = Annotated[
+    Path | None, typer.Option("--data-dir", help="Service data (default .assess/service).")
+]
+DbOpt = Annotated[
+    str | None, typer.Option("--database-url", help="postgresql://... (default: SQLite).")
+]
+TasksOpt = Annotated[
+    list[Path] | None, typer.Option("--tasks", help="Task folders or parents (default tasks/).")
+]
+
+
+@app.command("serve")
+def serve_cmd(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8000,
+    broker: Annotated[
+        str | None, typer.Option("--broker", help="redis://... : grade on Celery workers.")
+    ] = None,
+    workers: Annotated[int | None, typer.Option(help="In-process grading threads.")] = None,
+    tasks: TasksOpt = None,
+    data_dir: DataDirOpt = None,
+    database_url: DbOpt = None,
+    demo: Annotated[bool, typer.Option(help="Seed the demo: reviewers, applicants.")] = False,
+) -> None:
+    """Run the grading service (portal, dashboard, API at /api/v1, docs at /docs)."""
+    from api.cli import serve, settings_from
+
+    settings = settings_from(
+        broker_url=broker,
+        workers=workers,
+        tasks_dirs=tuple(tasks or ()),
+        data_dir=data_dir,
+        database_url=database_url,
+        base_url=f"http://{host}:{port}",
+    )
+    with _user_errors():
+        serve(settings, host, port, demo)
+
+
+@app.command("worker")
+def worker_cmd(
+    broker: Annotated[str | None, typer.Option("--broker", help="redis://...")] = None,
+    queues: Annotated[str, typer.Option(help="Queues to consume: cpu, gpu.")] = "cpu",
+    concurrency: Annotated[int, typer.Option(min=1, help="Parallel gradings.")] = 1,
+    tasks: TasksOpt = None,
+    data_dir: DataDirOpt = None,
+    database_url: DbOpt = None,
+) -> None:
+    """Run a Celery worker that grades jobs the service queued (scale-out)."""
+    from api.cli import settings_from, worker
+
+    settings = settings_from(
+        broker_url=broker, tasks_dirs=tuple(tasks or ()), data_dir=data_dir,
+        database_url=database_url,
+    )  # fmt: skip
+    with _user_errors():
+        worker(settings, [q.strip() for q in queues.split(",") if q.strip()], concurrency, "info")
+
+
+@app.command("invite")
+def invite_cmd(
+    emails: Annotated[list[str] | None, typer.Argument(help="Applicants' email addresses.")] = None,
+    cohort: Annotated[str, typer.Option(help="Cohort (created if new).")] = "default",
+    name: Annotated[str, typer.Option(help="Applicant's name (one email).")] = "",
+    task: Annotated[list[str] | None, typer.Option(help="Assign a task to the cohort.")] = None,
+    csv_file: Annotated[Path | None, typer.Option("--csv", help="CSV: email[,name].")] = None,
+    data_dir: DataDirOpt = None,
+    database_url: DbOpt = None,
+    base_url: Annotated[str | None, typer.Option(help="The service's public URL.")] = None,
+) -> None:
+    """Invite applicants: prints one invitation link each (shown once; send it to them)."""
+    from api.accounts import AccountError
+    from api.cli import invite, settings_from
+
+    settings = settings_from(data_dir=data_dir, database_url=database_url, base_url=base_url)
+    with _user_errors():
+        try:
+            links = invite(settings, cohort, emails or [], name, task or [], csv_file)
+        except AccountError as e:
+            raise AssessError(str(e)) from None
+    for email, link in links:  # tab-separated, for scripts; links are secrets: shown once
+        sys.stdout.write(f"{email}\t{link}\n")
+
+
+@app.command("user")
+def user_cmd(
+    username: Annotated[str, typer.Argument(help="Login name.")],
+    role: Annotated[str, typer.Option(help="reviewer or operator.")] = "reviewer",
+    data_dir: DataDirOpt = None,
+    database_url: DbOpt = None,
+) -> None:
+    """Create a reviewer/operator account (password from ASSESS_PASSWORD or a prompt)."""
+    from api.cli import add_user, settings_from
+
+    if role not in ("reviewer", "operator"):
+        raise typer.BadParameter("role must be reviewer or operator")
+    password = os.environ.get("ASSESS_PASSWORD") or typer.prompt(
+        "password", hide_input=True, confirmation_prompt=True
+    )
+    add_user(settings_from(data_dir=data_dir, database_url=database_url), username, password, role)
+    out.print(f"{role} {username}: ready")
 
 
 # ----------------------------------------------------------------------------- helpers

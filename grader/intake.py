@@ -10,7 +10,6 @@ so the sandbox's non-root user can read it and nothing in it can point elsewhere
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import shutil
 import stat
@@ -22,8 +21,9 @@ from pathlib import Path, PurePosixPath
 from typing import IO
 
 from grader.errors import IntakeError
+from grader.notebook._format import check_notebook
 from grader.report import SubmissionRef
-from grader.spec import SubmissionRules
+from grader.spec import Notebook, SubmissionRules
 from grader.task import IGNORED_NAMES
 
 MAX_NAME_BYTES = 255
@@ -180,19 +180,24 @@ def _from_zip(src: Path, w: _Writer) -> None:
                 raise IntakeError(f"rejected {info.filename!r}: unreadable entry ({e})") from None
 
 
-def _from_notebook(src: Path, w: _Writer) -> None:
+def _from_notebook(src: Path, w: _Writer, rules: Notebook) -> None:
     size = src.stat().st_size
     if size > w.rules.max_bytes:
         raise IntakeError(f"too large: notebook is {size} bytes, limit {w.rules.max_bytes}")
-    try:
-        nb = json.loads(src.read_bytes())
-    except (ValueError, UnicodeDecodeError) as e:
-        raise IntakeError(f"{src.name}: not a valid notebook (not JSON: {e})") from None
-    if not isinstance(nb, dict) or nb.get("nbformat") != 4 or not isinstance(nb.get("cells"), list):
-        raise IntakeError(f"{src.name}: not a valid notebook (expected nbformat 4 with 'cells')")
-    rel = check_member_name(src.name)
-    with src.open("rb") as f:
-        w.add(rel, _read_chunks(f))
+    raw = src.read_bytes()
+    check_notebook(raw, src.name, rules)  # nbformat v4 schema, output size, answer tags
+    w.add(check_member_name(src.name), [raw])
+
+
+def _single_notebook(dest: Path, w: _Writer, rules: Notebook) -> bool:
+    """A folder or zip whose only file is one top-level .ipynb is a notebook submission."""
+    if len(w.files) != 1:
+        return False
+    (only,) = w.files
+    if "/" in only or not only.lower().endswith(".ipynb"):
+        return False
+    check_notebook((dest / only).read_bytes(), only, rules)
+    return True
 
 
 def content_sha256(files: dict[str, str]) -> str:
@@ -209,6 +214,7 @@ def intake(
     dest: Path,
     *,
     exclude: frozenset[str] = frozenset(),
+    notebook: Notebook | None = None,
 ) -> Submission:
     """Validate `source` and write its normalised copy to `dest` (created; must not exist).
 
@@ -217,6 +223,9 @@ def intake(
         rules: the task's submission rules (limits, required files).
         dest: where the normalised copy goes; removed again if intake fails.
         exclude: relative paths to leave out (e.g. a known-bad case's ``expect.toml``).
+        notebook: the task's notebook rules (output bound, required answer tags); with
+            ``rules.allow_notebook``, a folder or zip holding only one ``.ipynb`` is a
+            notebook submission too, and ``rules.required`` does not apply to notebooks.
 
     Raises:
         IntakeError: one line saying what was wrong; nothing is left at `dest`.
@@ -226,6 +235,7 @@ def intake(
         raise IntakeError(f"{src}: the submission itself is a symlink")
     if not src.exists():
         raise IntakeError(f"{src}: no such file or folder")
+    nb_rules = notebook or Notebook()
     dest.mkdir(parents=True, exist_ok=False)
     w = _Writer(dest, rules, exclude)
     try:
@@ -239,13 +249,16 @@ def intake(
             if not rules.allow_notebook:
                 raise IntakeError(f"{src.name}: this task does not accept notebook submissions")
             kind = "notebook"
-            _from_notebook(src, w)
+            _from_notebook(src, w, nb_rules)
         else:
             raise IntakeError(
                 f"{src.name}: unsupported submission type; expected a folder, .zip or .ipynb"
             )
-        _strip_single_top_folder(dest, w, rules)
-        missing = [r for r in rules.required if r not in w.files]
+        if kind != "notebook" and rules.allow_notebook and _single_notebook(dest, w, nb_rules):
+            kind = "notebook"
+        if kind != "notebook":
+            _strip_single_top_folder(dest, w, rules)
+        missing = [r for r in rules.required if r not in w.files and kind != "notebook"]
         if missing:
             raise IntakeError(f"missing required file(s): {', '.join(missing)}")
         if not w.files:

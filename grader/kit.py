@@ -31,6 +31,8 @@ class KitManifest(BaseModel):
     max_bytes: int = 20_000_000
     allow_notebook: bool = False
     check_command: tuple[str, ...]
+    kind: str = "implementation"  # research-taste kits: the answers file is checked too
+    answers_file: str = "answers.toml"
 
     def rules(self) -> SubmissionRules:
         return SubmissionRules(
@@ -91,6 +93,11 @@ def check_kit(kit_dir: Path, *, timeout_s: float = 600) -> KitCheck:
             Path(tmp) / "submission",
             exclude=frozenset({KIT_FILE, "instructions.md"}),
         )
+    prefix = ""
+    if manifest.kind == "research-taste":
+        code, prefix = check_answers_format(kit_dir)
+        if code != 0 or not manifest.check_command:
+            return KitCheck(kit_dir, manifest, sub.ref, code, prefix)
     try:
         proc = subprocess.run(
             list(manifest.check_command),
@@ -105,4 +112,32 @@ def check_kit(kit_dir: Path, *, timeout_s: float = 600) -> KitCheck:
         raise AssessError(f"cannot run {manifest.check_command[0]!r}: not found") from None
     except subprocess.TimeoutExpired:
         code, out = 124, f"visible checks did not finish within {timeout_s:g}s"
-    return KitCheck(kit_dir, manifest, sub.ref, code, out)
+    return KitCheck(kit_dir, manifest, sub.ref, code, prefix + out)
+
+
+def check_answers_format(kit_dir: Path) -> tuple[int, str]:
+    """Validate a research-taste kit's answers file against its questions.toml: format only
+    (ids, ranges, completeness), never the hidden key, which the kit does not have.
+
+    Returns:
+        (exit code, message): 0 when the file is well-formed (unanswered items are listed),
+        1 with the item named when it is not.
+    """
+    from grader.errors import TaskSpecError
+    from grader.questions import AnswersError, load_questions, read_answers
+    from grader.rubric import load_rubric
+
+    try:
+        # The kit ships rubric.toml: text items name its criteria.
+        questions = load_questions(kit_dir / "questions.toml", rubric=load_rubric(kit_dir))
+    except TaskSpecError as e:
+        return 1, f"the kit's questions.toml is unreadable: {e}"
+    try:
+        answers = read_answers(kit_dir, questions)
+    except AnswersError as e:
+        return 1, f"{e}\n"
+    done, todo = answers.answered(), answers.unanswered()
+    lines = [f"{answers.file}: well-formed; {len(done)} of {len(questions.items)} items answered"]
+    if todo:
+        lines.append(f"unanswered (each earns nothing): {', '.join(todo)}")
+    return 0, "\n".join(lines) + "\n"

@@ -19,12 +19,14 @@ from pathlib import Path
 from pydantic import TypeAdapter, ValidationError
 
 import grader
+from grader import notebook as nb
 from grader.errors import IntakeError, SandboxError
 from grader.images import image_ref
 from grader.intake import Submission, intake
 from grader.report import (
     Artifact,
     Check,
+    Flag,
     Logs,
     Provenance,
     Report,
@@ -35,6 +37,7 @@ from grader.report import (
     Timings,
 )
 from grader.sandbox import Limits, Mount, RunRequest, RunResult, Sandbox, ScratchMount
+from grader.spec import TaskKind
 from grader.task import Task
 from grader.util import make_readable, sha256_file
 
@@ -79,7 +82,14 @@ def grade(
     Every outcome of the submission (invalid, crashed, timed out, forged) and every failure
     of the sandbox is a report status with an explanation; this function does not raise
     for them. `artifacts_dir`, if given, receives a copy of the run phase's outputs.
+    A research-taste task's answers file is scored on the host instead (no container).
     """
+    if task.spec.kind == TaskKind.research_taste:
+        from grader.questions.grade import grade_answers
+
+        return grade_answers(
+            task, submission, artifacts_dir=artifacts_dir, exclude=exclude, queued_s=queued_s
+        )
     t0 = time.monotonic()
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
     task_ref = TaskRef(
@@ -89,7 +99,13 @@ def grade(
     with tempfile.TemporaryDirectory(prefix="assess-") as tmp:
         job = _Job(task=task, sandbox=sandbox, image=image_ref(task.spec.image), work=Path(tmp))
         try:
-            sub = intake(submission, task.spec.submission, job.work / "submission", exclude=exclude)
+            sub = intake(
+                submission,
+                task.spec.submission,
+                job.work / "submission",
+                exclude=exclude,
+                notebook=task.spec.notebook,
+            )
         except IntakeError as e:
             return Report(
                 task=task_ref,
@@ -123,7 +139,18 @@ def grade(
         output = job.work / "output"
         if artifacts_dir is not None:
             shutil.copytree(output, artifacts_dir, dirs_exist_ok=True)
-        status, explanation = _status(task, run, outcome, output_problem)
+            if sub.ref.kind == "notebook":  # the trusted copy, offered next to the executed one
+                (artifacts_dir / nb.SUBMITTED).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(sub.root / sub.ref.files[0], artifacts_dir / nb.SUBMITTED)
+        limit_s = task.spec.resources.run_timeout_s
+        if sub.ref.kind == "notebook":  # the notebook's own budget comes first (run_plan)
+            limit_s += task.spec.notebook.timeout_s
+        status, explanation = _status(task, run, outcome, output_problem, limit_s)
+        flags: list[Flag] = []
+        if sub.ref.kind == "notebook":
+            status, explanation, flags = nb.explain(
+                task.spec, output, status, explanation, clean=explanation == COMPLETED
+            )
         score: float | None = round(sum(c.score for c in outcome.checks), 6)
         if status == Status.error:
             score = None
@@ -139,6 +166,7 @@ def grade(
             score=score,
             checks=outcome.checks,
             manual=task.rubric.pending() if task.rubric else [],
+            flags=flags,
             timings=Timings(
                 queued=queued_s,
                 run=round(run.wall_s, 3),
@@ -200,21 +228,31 @@ def _run_phase(job: _Job, sub: Submission) -> tuple[RunResult, list[str], str]:
     shutil.copy2(task.run_script, run_grading / "run.py")
     if task.inputs.is_dir():
         shutil.copytree(task.inputs, run_grading / "inputs", symlinks=False)
-    make_readable(run_grading)
     output = job.work / "output"
+    command, wall_s = task.spec.run.command, float(res.run_timeout_s)
+    mounts: list[Mount] = []
+    env: dict[str, str] = {}
+    if sub.ref.kind == "notebook":  # the notebook driver runs it, then run_notebook.py
+        follow_up = task.grading / nb.FOLLOW_UP
+        if follow_up.is_file():
+            shutil.copy2(follow_up, run_grading / nb.FOLLOW_UP)
+        plan = nb.run_plan(task.spec, sub.ref.files[0], follow_up=follow_up.is_file())
+        command, wall_s, mounts, env = plan.command, plan.wall_s, list(plan.mounts), plan.env
+    make_readable(run_grading)
     with job.sandbox.scratch(res.output_mb, image=job.image) as scratch:
         run = job.sandbox.run(
             RunRequest(
                 image=job.image,
-                command=task.spec.run.command,
-                limits=_limits(task, res.run_timeout_s),
+                command=command,
+                limits=_limits(task, wall_s),
                 mounts=[
                     Mount(sub.root, "/submission"),
                     Mount(run_grading, "/grading"),
                     Mount(task.starter, "/kit"),
+                    *mounts,
                 ],
                 scratch=[ScratchMount(scratch, "/output")],
-                env=_env(phase="run"),
+                env=_env(phase="run", **env),
                 workdir="/submission",
                 label="run",
             )
@@ -314,9 +352,9 @@ def _parse_checks(task: Task, checks_file: Path, result: RunResult) -> CheckOutc
 
 
 def _status(
-    task: Task, run: RunResult, outcome: CheckOutcome, output_problem: str
+    task: Task, run: RunResult, outcome: CheckOutcome, output_problem: str, limit_s: int
 ) -> tuple[Status, str]:
-    """Decide the status and say honestly why."""
+    """Decide the status and say honestly why (`limit_s`: the run phase's wall-clock limit)."""
     res = task.spec.resources
     if outcome.error:
         return Status.error, f"{outcome.error} — a task problem, not the submission's fault"
@@ -324,7 +362,7 @@ def _status(
         return Status.invalid, f"the run phase's outputs were rejected: {output_problem}"
     if run.timed_out:
         return Status.timeout, (
-            f"the run phase exceeded its {res.run_timeout_s}s time limit and was stopped; "
+            f"the run phase exceeded its {limit_s}s time limit and was stopped; "
             "scored on what it had written by then"
         )
     if run.oom_killed:

@@ -18,14 +18,17 @@ import functools
 import os
 import re
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jinja2
 
 from grader.report import Report, Status
 from grader.sandbox.base import TRUNCATION_MARK
+
+if TYPE_CHECKING:
+    from grader.integrity import Pair
 
 __all__ = ["clean_text", "render_html", "render_receipt", "write_report"]
 
@@ -197,14 +200,21 @@ def _env() -> jinja2.Environment:
     return env
 
 
-def render_html(report: Report) -> str:
+def render_html(
+    report: Report, *, artifacts: Path | None = None, integrity: Sequence[Pair] = ()
+) -> str:
     """Render `report` as one self-contained HTML page for reviewers.
 
     The page has inline CSS only, no scripts and no external loads; its CSP meta forbids
-    them too. All untrusted text is cleaned of control characters and HTML-escaped.
+    them too. All untrusted text is cleaned of control characters and HTML-escaped; a
+    notebook's HTML is sanitised (grader.notebook) and shown with its answer cells marked.
 
     Args:
         report: the grading's report.
+        artifacts: the grading's copied outputs; for a notebook submission, the executed
+            notebook (and the one submitted) there are rendered into the page.
+        integrity: similarity pairs of this submission (grader.integrity), shown with
+            their matching regions side by side.
 
     Returns:
         The HTML document.
@@ -234,8 +244,18 @@ def render_html(report: Report) -> str:
             "check": _log_view(report.logs.check, report.logs.check_truncated),
         },
         "files_open": len(r["submission"]["files"]) <= 30,
+        "notebook": _notebook(report, artifacts),
+        "integrity": [_clean_tree(p.model_dump(mode="json")) for p in integrity],
     }
     return _env().get_template("report.html.j2").render(r=r, v=view)
+
+
+def _notebook(report: Report, artifacts: Path | None) -> Any:
+    if artifacts is None or report.submission.kind != "notebook":
+        return None
+    from grader.notebook._view import notebook_view
+
+    return notebook_view(artifacts)
 
 
 def _indent(text: str, prefix: str) -> str:
@@ -336,7 +356,14 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def write_report(report: Report, dest_dir: Path, *, stem: str) -> dict[str, Path]:
+def write_report(
+    report: Report,
+    dest_dir: Path,
+    *,
+    stem: str,
+    artifacts: Path | None = None,
+    integrity: Sequence[Pair] = (),
+) -> dict[str, Path]:
     """Write the report as ``<stem>.json``, ``<stem>.html`` and ``<stem>.receipt.txt``.
 
     Each file is written to a temporary file in `dest_dir`, fsynced and renamed over the
@@ -347,6 +374,7 @@ def write_report(report: Report, dest_dir: Path, *, stem: str) -> dict[str, Path
         report: the grading's report.
         dest_dir: the folder to write into.
         stem: the file names' common stem (a plain name, no path separators).
+        artifacts, integrity: passed on to :func:`render_html`.
 
     Returns:
         The written paths by kind: ``"json"``, ``"html"`` and ``"receipt"``.
@@ -359,7 +387,7 @@ def write_report(report: Report, dest_dir: Path, *, stem: str) -> dict[str, Path
         raise ValueError(f"invalid report file stem {stem!r}: use a plain file name")
     contents = {
         "json": (f"{stem}.json", report.to_json() + "\n"),
-        "html": (f"{stem}.html", render_html(report)),
+        "html": (f"{stem}.html", render_html(report, artifacts=artifacts, integrity=integrity)),
         "receipt": (f"{stem}.receipt.txt", render_receipt(report)),
     }
     dest_dir.mkdir(parents=True, exist_ok=True)

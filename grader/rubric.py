@@ -14,18 +14,24 @@
     descriptor = "..."
 
 A report lists every criterion as a manual item, pending (score null) until a reviewer
-scores it; the automatic and manual parts are totalled separately and together.
+scores it; the automatic and manual parts are totalled separately and together
+(:func:`totals`). A criterion's weight in the manual part is its `max_score`; the manual part's
+weight in the whole is ``1 - scoring.automatic_weight`` from task.toml.
+
+Anchors are short example answers at a level, so that reviewers calibrate on the same
+examples (docs/authoring-research-taste.md says how to write them).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from grader.errors import TaskSpecError
-from grader.report import ManualItem
+from grader.report import ManualItem, Report
 from grader.spec import format_validation_error, read_toml
 
 RUBRIC_FILE = "rubric.toml"
@@ -36,7 +42,7 @@ class Level(BaseModel):
 
     score: Annotated[float, Field(ge=0)]
     descriptor: Annotated[str, Field(min_length=1, max_length=2000)]
-    anchors: tuple[str, ...] = ()
+    anchors: tuple[Annotated[str, Field(min_length=1, max_length=4000)], ...] = ()
 
 
 class Criterion(BaseModel):
@@ -79,6 +85,50 @@ class Rubric(BaseModel):
     def pending(self) -> list[ManualItem]:
         """Manual items for a new report: every criterion, not yet scored."""
         return [ManualItem(criterion=c.id, max_score=c.max_score) for c in self.criteria]
+
+
+@dataclass(frozen=True)
+class Totals:
+    """A report's automatic and manual parts, separately and together.
+
+    `combined` is a percentage: ``100 * (w * automatic / automatic_max + (1 - w) * manual /
+    manual_max)`` with ``w = scoring.automatic_weight``; it is None while a manual item is
+    pending or the automatic score is missing (a grading error). Without manual items it is
+    the automatic percentage.
+    """
+
+    automatic: float | None
+    automatic_max: float
+    manual: float | None  # sum of the scored manual items; None when none is scored yet
+    manual_max: float
+    pending: int
+    automatic_weight: float
+    combined: float | None
+
+
+def totals(report: Report, automatic_weight: float) -> Totals:
+    """Total `report`'s automatic checks and manual (rubric) items; see :class:`Totals`."""
+    manual_max = sum(m.max_score for m in report.manual)
+    scored = [m.score for m in report.manual if m.score is not None]
+    pending = len(report.manual) - len(scored)
+    manual = sum(scored) if scored else None
+    combined: float | None = None
+    if report.score is not None and report.max_score > 0:
+        auto_part = report.score / report.max_score
+        if not report.manual or manual_max <= 0:
+            combined = 100.0 * auto_part
+        elif pending == 0 and manual is not None:
+            w = automatic_weight
+            combined = 100.0 * (w * auto_part + (1.0 - w) * manual / manual_max)
+    return Totals(
+        automatic=report.score,
+        automatic_max=report.max_score,
+        manual=manual,
+        manual_max=manual_max,
+        pending=pending,
+        automatic_weight=automatic_weight,
+        combined=None if combined is None else round(combined, 4),
+    )
 
 
 def load_rubric(task_root: Path) -> Rubric | None:

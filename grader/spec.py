@@ -107,6 +107,39 @@ class Kit(_Frozen):
     exclude: tuple[str, ...] = ()
 
 
+class Notebook(_Frozen):
+    """How a notebook submission is executed and bounded (docs/notebooks.md)."""
+
+    cell_timeout_s: Annotated[int, Field(ge=1, le=3600)] = 60
+    # All cells together, kernel start included; the run phase's wall-clock limit for a
+    # notebook is this plus resources.run_timeout_s (for grading/run_notebook.py after it).
+    timeout_s: Annotated[int, Field(ge=1, le=7200)] = 300
+    # Outputs kept in the executed notebook; the rest is dropped and the drop marked.
+    cell_output_kb: Annotated[int, Field(ge=1, le=65_536)] = 1024
+    output_kb: Annotated[int, Field(ge=1, le=262_144)] = 4096
+    # Intake rejects a submitted notebook whose own (stale) outputs are larger than this.
+    submitted_output_kb: Annotated[int, Field(ge=0, le=262_144)] = 4096
+    # Answer names the notebook must tag (`answer:NAME`); intake rejects it otherwise.
+    answers: tuple[Annotated[str, Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")], ...] = ()
+
+
+class Integrity(_Frozen):
+    """Similarity thresholds for `assess integrity` (docs/integrity.md)."""
+
+    # Share of the smaller submission's code fingerprints found in the other one.
+    code_threshold: Annotated[float, Field(gt=0, le=1)] = 0.5
+    # Share of the smaller submission's prose matched by close passages in the other one,
+    # with passages matched when their embeddings' cosine reaches prose_passage_similarity
+    # (character n-grams: prose_ngram_similarity, when the embedding model is absent).
+    prose_threshold: Annotated[float, Field(gt=0, le=1)] = 0.5
+    prose_passage_similarity: Annotated[float, Field(gt=0, le=1)] = 0.8
+    prose_ngram_similarity: Annotated[float, Field(gt=0, le=1)] = 0.6
+    # Submissions with less than this much code (tokens) or prose (characters) after the
+    # starter is removed are too small to compare.
+    min_code_tokens: Annotated[int, Field(ge=1, le=100_000)] = 50
+    min_prose_chars: Annotated[int, Field(ge=1, le=1_000_000)] = 300
+
+
 class TaskSpec(_Frozen):
     """The parsed `task.toml`."""
 
@@ -125,11 +158,17 @@ class TaskSpec(_Frozen):
     prepare: Prepare | None = None
     scoring: Scoring = Scoring()
     kit: Kit = Kit()
+    notebook: Notebook = Notebook()
+    integrity: Integrity = Integrity()
 
     @model_validator(mode="after")
     def _pass_within_range(self) -> TaskSpec:
         if self.scoring.pass_score is not None and self.scoring.pass_score > self.scoring.max_score:
             raise ValueError("scoring.pass_score must not exceed scoring.max_score")
+        if self.submission.allow_notebook and self.notebook.output_kb >= 1024 * (
+            self.resources.output_mb
+        ):
+            raise ValueError("notebook.output_kb must be below resources.output_mb (in KB)")
         return self
 
 

@@ -6,10 +6,22 @@ import hashlib
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from grader.errors import TaskSpecError
 from grader.rubric import Rubric, load_rubric
-from grader.spec import EXPECT_FILE, TASK_FILE, Expectation, TaskSpec, load_expectation, load_spec
+from grader.spec import (
+    EXPECT_FILE,
+    TASK_FILE,
+    Expectation,
+    TaskKind,
+    TaskSpec,
+    load_expectation,
+    load_spec,
+)
+
+if TYPE_CHECKING:
+    from grader.questions import Key, Questions
 
 # Records the prepare step's inputs hash; lives in the task folder, gitignored.
 STAMP_FILE = ".assess-prepared.json"
@@ -77,6 +89,26 @@ class Task:
         """Criteria reviewers score by hand (rubric.toml), if the task has any."""
         return load_rubric(self.root)
 
+    @cached_property
+    def questions(self) -> Questions | None:
+        """Research-taste items (questions.toml, public), or None for other kinds."""
+        if self.spec.kind != TaskKind.research_taste:
+            return None
+        from grader.questions import QUESTIONS_FILE, load_questions
+
+        return load_questions(
+            self.root / QUESTIONS_FILE, max_score=self.spec.scoring.max_score, rubric=self.rubric
+        )
+
+    @cached_property
+    def key(self) -> Key | None:
+        """The hidden key of a research-taste task (grading/answers/key.toml), resolved."""
+        if self.questions is None:
+            return None
+        from grader.questions import load_key
+
+        return load_key(self.root, self.questions)
+
     def bad_cases(self) -> dict[str, tuple[Path, Expectation]]:
         """Known-bad submissions by case name, each with its declared expectation."""
         bad = self.root / "bad"
@@ -115,10 +147,14 @@ def load_task(root: Path | str) -> Task:
         )
     task = Task(root=root, spec=spec)
     _ = task.rubric  # a malformed rubric.toml is a task error now, not at grading time
-    for required in (root / "instructions.md", task.run_script, task.check_script):
+    needed = [root / "instructions.md", task.run_script, task.check_script]
+    if spec.kind == TaskKind.research_taste:  # a form scored on the host: no run.py/check.py
+        needed = [root / "instructions.md", root / "questions.toml"]
+    for required in needed:
         if not required.is_file():
             raise TaskSpecError(f"{root}: missing required file {required.relative_to(root)}")
     for folder in (task.starter, task.solution):
         if not folder.is_dir():
             raise TaskSpecError(f"{root}: missing required folder {folder.relative_to(root)}/")
+    _ = task.key  # research-taste: the items, the key and its measured outcomes agree
     return task

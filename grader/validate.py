@@ -24,7 +24,7 @@ class CaseResult(BaseModel):
     """One graded case and whether it met its expectation."""
 
     case: str
-    role: str  # solution | starter | bad
+    role: str  # solution | starter | bad | outcome (an experiment re-run, research-taste)
     status: str
     score: float | None
     max_score: float
@@ -119,6 +119,7 @@ def validate(
 
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         results = list(pool.map(run, cases))
+    results += _outcome_rows(task, sandbox, jobs, on_case)
     return ValidationResult(
         task=task.id,
         version=task.spec.version,
@@ -128,6 +129,34 @@ def validate(
         cases=results,
         spread=_spread(results, task.spec.scoring.max_score),
     )
+
+
+def _outcome_rows(
+    task: Task, sandbox: Sandbox, jobs: int, on_case: Callable[[CaseResult], None] | None
+) -> list[CaseResult]:
+    """Research-taste tasks: re-run each experiment behind the key (one row per script)."""
+    if task.questions is None:
+        return []
+    from grader.questions.outcomes import OutcomeRun, rerun_outcomes
+
+    def row(r: OutcomeRun) -> CaseResult:
+        return CaseResult(
+            case=f"outcome/{r.script}",
+            role="outcome",
+            status=r.status,
+            score=None,
+            max_score=task.spec.scoring.max_score,
+            expected="as recorded",
+            ok=r.ok,
+            note=r.note,
+            seconds=r.seconds,
+        )
+
+    def tick(r: OutcomeRun) -> None:
+        if on_case:
+            on_case(row(r))
+
+    return [row(r) for r in rerun_outcomes(task, sandbox, jobs=jobs, on_run=tick)]
 
 
 def _spread(results: list[CaseResult], max_score: float) -> float | None:
