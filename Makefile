@@ -5,8 +5,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 ASSESS := $(BIN)/assess
 STAMP := $(VENV)/.installed
+DEMO_PORT ?= 8000
 
-.PHONY: setup engine images demo test test-fast lint bench clean
+.PHONY: setup engine images services demo test test-fast lint bench bench-images clean
 
 setup: $(STAMP)  ## Python venv with the project and its dev tools
 
@@ -14,7 +15,7 @@ $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "assess needs Python 3.11")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q -e '.[dev,integrity]'
 	@touch $@
 
 engine:  ## a Docker engine that answers (installs and starts one as root on Debian)
@@ -23,14 +24,23 @@ engine:  ## a Docker engine that answers (installs and starts one as root on Deb
 images: setup engine  ## build assess/base and assess/cpu (cached)
 	$(ASSESS) images build cpu
 
-demo: images  ## grade the linear-probe reference and starter; print where the reports are
+demo: images  ## grade linear-probe's reference and starter, then serve the dashboard with every task
 	$(ASSESS) task prepare tasks/linear-probe
 	$(ASSESS) grade --task tasks/linear-probe --out reports/demo \
 	  tasks/linear-probe/solution tasks/linear-probe/starter
 	@echo
 	@echo "HTML reports:"; ls -1 $$PWD/reports/demo/linear-probe/*.html
+	@for t in tasks/*/; do case "$$t" in tasks/_*) continue;; esac; \
+	  [ -f "$$t/task.toml" ] && { $(ASSESS) task prepare "$$t" || echo "demo: $$t does not prepare; the service skips it"; }; \
+	done; true
+	$(ASSESS) serve --demo --port $(DEMO_PORT)
 
-test: images  ## everything: lint, unit and Docker integration tests, task validation
+services:  ## Redis, PostgreSQL and chromium for the service's tests (loopback; started if needed)
+	@bash scripts/ensure-redis.sh
+	@bash scripts/ensure-postgres.sh
+	@bash scripts/ensure-chromium.sh
+
+test: images services  ## everything: lint, unit, Docker, DB (SQLite + PostgreSQL), Celery, browser
 	$(MAKE) lint
 	$(BIN)/pytest -q --durations=15
 
@@ -44,6 +54,9 @@ lint: setup  ## ruff and mypy
 
 bench: images  ## grading overhead against bare docker runs, measured in the same run
 	$(BIN)/python bench/grading_overhead.py
+
+bench-images: images  ## cold vs cached image build (slow: rebuilds the cpu image)
+	$(BIN)/python bench/image_build.py
 
 clean:
 	rm -rf reports .pytest_cache .mypy_cache .ruff_cache

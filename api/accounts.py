@@ -1,0 +1,175 @@
+"""Cohorts, invitations, reviewer accounts and sign-in sessions."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from api.core.security import hash_password, new_token, token_hash, verify_password
+from api.models import Applicant, Cohort, CohortTask, TaskRow, User, WebSession, utcnow
+from api.scoring import DEFAULT_WEIGHTS
+
+
+class AccountError(ValueError):
+    """Bad operator input (unknown cohort or task, malformed CSV row); one line."""
+
+
+def get_or_create_cohort(session: Session, name: str, *, blind: bool = True) -> Cohort:
+    cohort = session.scalar(select(Cohort).where(Cohort.name == name))
+    if cohort is None:
+        cohort = Cohort(name=name, blind=blind, weights=dict(DEFAULT_WEIGHTS))
+        session.add(cohort)
+        session.flush()
+    return cohort
+
+
+def set_tasks(session: Session, cohort: Cohort, task_ids: list[str]) -> None:
+    """Assign exactly `task_ids` to `cohort`.
+
+    Raises:
+        AccountError: a task id the service does not know.
+    """
+    for tid in task_ids:
+        if session.get(TaskRow, tid) is None:
+            raise AccountError(f"unknown task {tid!r}")
+    session.execute(delete(CohortTask).where(CohortTask.cohort_id == cohort.id))
+    for tid in dict.fromkeys(task_ids):
+        session.add(CohortTask(cohort_id=cohort.id, task_id=tid))
+    session.flush()
+    session.expire(cohort, ["tasks"])
+
+
+def cohort_task_ids(session: Session, cohort_id: int) -> list[str]:
+    return list(
+        session.scalars(
+            select(CohortTask.task_id)
+            .where(CohortTask.cohort_id == cohort_id)
+            .order_by(CohortTask.task_id)
+        )
+    )
+
+
+@dataclass(frozen=True)
+class Invitation:
+    applicant: Applicant
+    token: str
+
+    def link(self, base_url: str) -> str:
+        return f"{base_url.rstrip('/')}/invite/{self.token}"
+
+
+def invite(session: Session, cohort: Cohort, email: str, name: str, days: int) -> Invitation:
+    """Create the applicant, or issue a fresh token to an existing one (the old one stops)."""
+    email = email.strip().lower()
+    if "@" not in email or len(email) > 320:
+        raise AccountError(f"not an email address: {email!r}")
+    token = new_token()
+    expires = utcnow() + timedelta(days=days)
+    applicant = session.scalar(
+        select(Applicant).where(Applicant.cohort_id == cohort.id, Applicant.email == email)
+    )
+    if applicant is None:
+        applicant = Applicant(
+            cohort_id=cohort.id,
+            email=email,
+            name=name.strip(),
+            token_hash=token_hash(token),
+            token_expires_at=expires,
+        )
+        session.add(applicant)
+    else:
+        applicant.token_hash = token_hash(token)
+        applicant.token_expires_at = expires
+        if name.strip():
+            applicant.name = name.strip()
+    session.flush()
+    return Invitation(applicant=applicant, token=token)
+
+
+def import_csv(session: Session, cohort: Cohort, text: str, days: int) -> list[Invitation]:
+    """Invite every row of a CSV with an ``email`` column (and optionally ``name``).
+
+    Raises:
+        AccountError: no ``email`` column, or a row whose email is malformed (nothing is
+            imported then: the caller's transaction rolls back).
+    """
+    reader = csv.DictReader(io.StringIO(text))
+    fields = [f.strip().lower() for f in reader.fieldnames or []]
+    if "email" not in fields:
+        raise AccountError("the CSV needs a header row with an 'email' column")
+    out = []
+    for n, row in enumerate(reader, start=2):
+        clean = {(k or "").strip().lower(): (v or "").strip() for k, v in row.items()}
+        if not clean.get("email"):
+            continue
+        try:
+            out.append(invite(session, cohort, clean["email"], clean.get("name", ""), days))
+        except AccountError as e:
+            raise AccountError(f"line {n}: {e}") from None
+    return out
+
+
+def applicant_by_token(session: Session, token: str) -> Applicant | None:
+    applicant = session.scalar(select(Applicant).where(Applicant.token_hash == token_hash(token)))
+    if applicant is None or applicant.token_expires_at < utcnow():
+        return None
+    return applicant
+
+
+def create_user(
+    session: Session,
+    username: str,
+    password: str,
+    role: str = "reviewer",
+    *,
+    hasher: PasswordHasher | None = None,
+) -> User:
+    """Create a reviewer or operator, or reset an existing one's password and role."""
+    user = session.scalar(select(User).where(User.username == username))
+    hashed = hash_password(password, hasher)
+    if user is None:
+        user = User(username=username, password_hash=hashed, role=role)
+        session.add(user)
+    else:
+        user.password_hash = hashed
+        user.role = role
+        user.active = True
+    session.flush()
+    return user
+
+
+def authenticate(session: Session, username: str, password: str) -> User | None:
+    user = session.scalar(select(User).where(User.username == username, User.active.is_(True)))
+    ok = verify_password(user.password_hash if user else None, password)
+    return user if ok and user is not None else None
+
+
+def start_session(
+    session: Session, *, hours: int, user: User | None = None, applicant: Applicant | None = None
+) -> tuple[str, WebSession]:
+    """A new sign-in; returns the cookie value (only its hash is stored) and the row."""
+    raw = new_token()
+    ws = WebSession(
+        id_hash=token_hash(raw),
+        user_id=user.id if user else None,
+        applicant_id=applicant.id if applicant else None,
+        csrf_token=new_token(),
+        expires_at=utcnow() + timedelta(hours=hours),
+    )
+    session.add(ws)
+    session.flush()
+    return raw, ws
+
+
+def end_session(session: Session, ws: WebSession) -> None:
+    session.execute(delete(WebSession).where(WebSession.id_hash == ws.id_hash))
+
+
+def purge_expired(session: Session, now: datetime | None = None) -> None:
+    session.execute(delete(WebSession).where(WebSession.expires_at < (now or utcnow())))

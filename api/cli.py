@@ -1,0 +1,184 @@
+"""What ``assess serve``, ``assess worker``, ``assess invite`` and ``assess user`` run.
+
+grader/cli.py imports this module only inside those commands, so the grader library never
+depends on the service.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import secrets
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from api.core.config import Settings
+from api.core.db import migrate, transaction
+from api.services import Services, build_services
+
+DEMO_COHORT = "demo"
+DEMO_REVIEWER = "reviewer"
+DEMO_OPERATOR = "operator"
+
+
+def settings_from(**overrides: Any) -> Settings:
+    """Settings from the environment, with the command line's non-empty options on top."""
+    return Settings(**{k: v for k, v in overrides.items() if v not in (None, "", ())})
+
+
+def prepared(settings: Settings) -> Services:
+    """Services with the schema migrated and the task folders loaded (no queue)."""
+    from api import catalog
+
+    services = build_services(settings)
+    migrate(services.engine)
+    with transaction(services.sessions) as session:
+        catalog.sync_tasks(session, settings.tasks_dirs)
+    return services
+
+
+def serve(settings: Settings, host: str, port: int, demo: bool, log_level: str = "info") -> None:
+    """Run the service with uvicorn (blocking)."""
+    import uvicorn
+
+    from api.app import create_app
+
+    if demo:
+        services = prepared(settings)
+        try:
+            info = seed_demo(services)
+        finally:
+            services.engine.dispose()
+        print_demo(info, host, port)
+    uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level)
+
+
+@dataclass(frozen=True)
+class DemoInfo:
+    reviewer_password: str
+    operator_password: str
+    tasks: list[str]
+    submissions: list[tuple[str, str, int, bool]]  # task, which, submission id, new
+    links: list[str]
+
+
+def _zip_folder(folder: Path) -> bytes:
+    from grader.task import iter_files
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for p in iter_files(folder):
+            zf.write(p, p.relative_to(folder).as_posix())
+    return buf.getvalue()
+
+
+def seed_demo(services: Services) -> DemoInfo:
+    """The demo: a cohort with every loaded task, two reviewers' accounts, and for each task
+    its reference solution and its starter submitted by two demo applicants."""
+    from sqlalchemy import select
+
+    from api import accounts
+    from api.models import TaskRow
+    from api.uploads import UploadRejected, receive
+
+    reviewer_pw = os.environ.get("ASSESS_DEMO_PASSWORD") or secrets.token_urlsafe(9)
+    operator_pw = reviewer_pw + "-op"
+    days = services.settings.invite_days
+    with transaction(services.sessions) as session:
+        tasks = list(session.scalars(select(TaskRow).order_by(TaskRow.id)))
+        cohort = accounts.get_or_create_cohort(session, DEMO_COHORT, blind=True)
+        accounts.set_tasks(session, cohort, [t.id for t in tasks])
+        accounts.create_user(session, DEMO_REVIEWER, reviewer_pw, "reviewer")
+        accounts.create_user(session, DEMO_OPERATOR, operator_pw, "operator")
+        invites = {
+            which: accounts.invite(session, cohort, f"{which}@demo.invalid", f"Demo {which}", days)
+            for which in ("solution", "starter")
+        }
+        session.expunge_all()
+    links = [inv.link(services.settings.base_url) for inv in invites.values()]
+    submitted: list[tuple[str, str, int, bool]] = []
+    for task in tasks:
+        for which, inv in invites.items():
+            folder = Path(task.root) / which
+            if not folder.is_dir():
+                continue
+            data = _zip_folder(folder)
+            try:
+                got = receive(services, inv.applicant, task, f"{task.id}-{which}.zip", [data])
+            except UploadRejected as e:
+                print(f"demo: {task.id} {which}: rejected: {e}")
+                continue
+            submitted.append((task.id, which, got.submission.id, got.created))
+    return DemoInfo(reviewer_pw, operator_pw, [t.id for t in tasks], submitted, links)
+
+
+def print_demo(info: DemoInfo, host: str, port: int) -> None:
+    base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
+    print()
+    print(f"tasks loaded: {', '.join(info.tasks) or 'none'}")
+    for task, which, sid, new in info.submissions:
+        print(f"  submitted {task} {which}/ as #{sid}{'' if new else ' (already there)'}")
+    print()
+    print(f"Reviewer dashboard: {base}/review")
+    print(f"  reviewer login:   {DEMO_REVIEWER} / {info.reviewer_password}   (blind review)")
+    print(f"  operator login:   {DEMO_OPERATOR} / {info.operator_password}   ({base}/admin)")
+    print(f"Applicant portal:   {info.links[0]}" if info.links else "")
+    print(f"API docs:           {base}/docs")
+    print("Grading runs in the background; the dashboard shows each status. Ctrl-C stops.")
+    print(flush=True)
+
+
+def invite(
+    settings: Settings,
+    cohort_name: str,
+    emails: list[str],
+    name: str,
+    tasks: list[str],
+    csv_path: Path | None,
+) -> list[tuple[str, str]]:
+    """Invite applicants (creating the cohort if needed); return (email, link) pairs."""
+    from api import accounts
+
+    services = prepared(settings)
+    days = settings.invite_days
+    try:
+        with transaction(services.sessions) as session:
+            cohort = accounts.get_or_create_cohort(session, cohort_name)
+            if tasks:
+                known = set(accounts.cohort_task_ids(session, cohort.id))
+                accounts.set_tasks(session, cohort, sorted(known | set(tasks)))
+            invs = [accounts.invite(session, cohort, e, name, days) for e in emails]
+            if csv_path is not None:
+                invs += accounts.import_csv(session, cohort, csv_path.read_text("utf-8-sig"), days)
+            return [(i.applicant.email, i.link(settings.base_url)) for i in invs]
+    finally:
+        services.engine.dispose()
+
+
+def add_user(settings: Settings, username: str, password: str, role: str) -> None:
+    from api import accounts
+
+    services = prepared(settings)
+    try:
+        with transaction(services.sessions) as session:
+            accounts.create_user(session, username, password, role)
+    finally:
+        services.engine.dispose()
+
+
+def worker(settings: Settings, queues: list[str], concurrency: int, loglevel: str) -> None:
+    """A Celery worker on `settings.broker_url` (blocking)."""
+    from api.celery_app import run_worker
+
+    if not settings.broker_url:
+        raise SystemExit("assess worker needs --broker redis://... (or ASSESS_BROKER_URL)")
+    # Celery's child processes build their settings from the environment: hand ours down.
+    os.environ["ASSESS_DATA_DIR"] = str(settings.data_dir.resolve())
+    os.environ["ASSESS_DATABASE_URL"] = settings.db_url
+    os.environ["ASSESS_TASKS_DIRS"] = os.pathsep.join(str(p) for p in settings.tasks_dirs)
+    if settings.secret_key:
+        os.environ["ASSESS_SECRET_KEY"] = settings.secret_key
+    prepared(settings).engine.dispose()  # migrate once here, not in every child process
+    run_worker(settings.broker_url, queues, concurrency, loglevel)

@@ -1,0 +1,1 @@
+"""Core plumbing of the service: settings, database, security."""

@@ -1,0 +1,297 @@
+"""Running one ``grade`` job: claim it, grade the stored submission, write the result once.
+
+Shared by the in-process pool and the Celery workers. The write is idempotent, keyed by
+(submission, task digest): a job delivered twice, or retried after its worker died, adds
+no second report. A grading that ended in ``error`` (infrastructure) is replaced by a
+later attempt at the same digest; any other report is kept, and a re-grade after the task
+changed adds a new report linked to the previous one, with the differences listed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
+
+from api import catalog
+from api.models import Grading, Job, Submission, TaskRow, utcnow
+from api.reviewing import audit, recompute, summary
+from api.services import Services, holder_is_dead
+from grader.errors import AssessError
+from grader.report import Report
+from grader.task import Task
+
+log = logging.getLogger("assess.grading")
+MAX_ATTEMPTS = 3
+# A running job whose worker has said nothing for this long is presumed lost and may be
+# claimed again (a grading is bounded by the task's run + check timeouts, at most 3 h).
+LEASE = timedelta(hours=3)
+
+
+class Outcome(StrEnum):
+    done = "done"  # a report was written (or one already existed)
+    retry = "retry"  # an infrastructure failure; the job is queued again
+    failed = "failed"  # out of attempts
+    busy = "busy"  # another worker holds the job
+    gone = "gone"  # no such job, or already finished
+
+
+def new_job(session: Session, sub: Submission, task: TaskRow) -> Job:
+    job = Job(submission_id=sub.id, queue="gpu" if task.gpu else "cpu")
+    session.add(job)
+    session.flush()
+    return job
+
+
+def claim(services: Services, job_id: int) -> Outcome | None:
+    """Take the job (queued; running past its lease; or running in a process on this host
+    that is gone, e.g. a killed worker whose message came back); None when claimed."""
+    now = utcnow()
+    taken_over = False
+    with services.sessions() as session, session.begin():
+        values: dict[str, Any] = {
+            "state": "running",
+            "attempts": Job.attempts + 1,
+            "worker": services.worker_name,
+            "started_at": now,
+        }
+        result = session.execute(
+            update(Job)
+            .where(
+                Job.id == job_id,
+                or_(
+                    Job.state == "queued",
+                    and_(Job.state == "running", Job.started_at < now - LEASE),
+                ),
+            )
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        claimed = result.rowcount == 1  # type: ignore[attr-defined]
+        if not claimed:
+            job = session.get(Job, job_id)
+            if job is None or job.state in ("done", "failed"):
+                return Outcome.gone
+            if job.state != "running" or not holder_is_dead(job.worker):
+                return Outcome.busy
+            result = session.execute(
+                update(Job)
+                .where(Job.id == job_id, Job.state == "running", Job.worker == job.worker)
+                .values(**values)
+                .execution_options(synchronize_session=False)
+            )
+            if result.rowcount != 1:  # type: ignore[attr-defined]
+                return Outcome.busy
+            log.warning("job %s: took over from %s, which is gone", job_id, job.worker)
+            taken_over = True
+        job = session.get(Job, job_id, populate_existing=True)
+        assert job is not None
+        sub = session.get(Submission, job.submission_id)
+        if sub is not None and sub.status in ("queued",):
+            sub.status = "running"
+    if taken_over and services.reap is not None:
+        services.reap()  # the dead holder's containers
+    return None
+
+
+def run_job(services: Services, job_id: int) -> Outcome:
+    """Claim and run one job. Never raises for a grading outcome or an infrastructure error."""
+    claimed = claim(services, job_id)
+    if claimed is not None:
+        return claimed
+    t0 = time.monotonic()
+    with services.sessions() as session:
+        job = session.get(Job, job_id)
+        assert job is not None
+        sub = session.get(Submission, job.submission_id)
+        assert sub is not None
+        task_row = session.get(TaskRow, sub.task_id)
+        assert task_row is not None
+        attempts, sub_id, root = job.attempts, sub.id, task_row.root
+        blob, filename = sub.blob_sha256, sub.filename
+        suffix = Path(filename).suffix.lower()
+    try:
+        task = catalog.load(root)
+        digest = task.digest
+        if _already_graded(services, sub_id, digest):
+            _finish(services, job_id, "done", "")
+            return Outcome.done
+        path = services.blobs.open_verified(blob, suffix)
+        artifacts = services.settings.artifacts_dir / str(sub_id) / digest[:16]
+        artifacts.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=artifacts.parent, prefix=".job-") as tmp:
+            named = Path(tmp) / graded_name(task, filename)
+            shutil.copyfile(path, named)
+            report = services.grade_fn(task, named, Path(tmp) / "outputs")
+            if (Path(tmp) / "outputs").exists():
+                shutil.rmtree(artifacts, ignore_errors=True)
+                (Path(tmp) / "outputs").rename(artifacts)
+    except Exception as e:  # infrastructure: the engine, the storage, the task folder
+        why = f"{type(e).__name__}: {e}" if not isinstance(e, AssessError) else str(e)
+        log.warning("job %s attempt %s failed: %s", job_id, attempts, why)
+        if attempts >= MAX_ATTEMPTS:
+            _finish(services, job_id, "failed", why, submission_status="error")
+            return Outcome.failed
+        _finish(services, job_id, "queued", why)
+        return Outcome.retry
+    # The database may refuse for a while (SQLite locked past its busy timeout, PostgreSQL
+    # restarting): each write is one transaction, so a failed one left nothing; try again.
+    _persist(lambda: write_result(services, sub_id, report, actor=f"worker:{services.worker_name}"))
+    _persist(lambda: _finish(services, job_id, "done", ""))
+    log.info("job %s graded %s in %.1fs", job_id, report.status.value, time.monotonic() - t0)
+    return Outcome.done
+
+
+WRITE_PAUSES_S = (0.5, 1.0, 2.0, 4.0, 8.0)
+
+
+def _persist(write: Callable[[], object]) -> None:
+    """Run a one-transaction database write, retrying a refused one a bounded number of times."""
+    for pause in (*WRITE_PAUSES_S, None):
+        try:
+            write()
+            return
+        except OperationalError as e:
+            if pause is None:
+                raise
+            log.warning("database refused a write (%s); again in %.1fs", e.orig, pause)
+            time.sleep(pause)
+
+
+def graded_name(task: Task, filename: str) -> str:
+    """The file name the grader sees. A notebook keeps its name where the task requires
+    that name; otherwise it is neutral, so no applicant's name reaches a blind report."""
+    suffix = Path(filename).suffix.lower()
+    if suffix == ".ipynb" and filename in task.spec.submission.required:
+        return filename
+    return f"submission{suffix}"
+
+
+def _already_graded(services: Services, sub_id: int, digest: str) -> bool:
+    with services.sessions() as session:
+        existing = session.scalar(
+            select(Grading).where(Grading.submission_id == sub_id, Grading.task_digest == digest)
+        )
+        return existing is not None and existing.status != "error"
+
+
+def _finish(
+    services: Services, job_id: int, state: str, error: str, submission_status: str | None = None
+) -> None:
+    with services.sessions() as session, session.begin():
+        job = session.get(Job, job_id)
+        assert job is not None
+        job.state = state
+        job.error = error[:2000]
+        job.finished_at = utcnow() if state in ("done", "failed") else None
+        sub = session.get(Submission, job.submission_id)
+        if sub is not None and submission_status is not None and sub.grading_id is None:
+            sub.status = submission_status
+        elif sub is not None and state == "queued" and sub.grading_id is None:
+            sub.status = "queued"
+
+
+def differences(old: dict[str, Any], new: dict[str, Any]) -> list[dict[str, Any]]:
+    """What changed between two reports: status, score, and each check's score."""
+    diffs: list[dict[str, Any]] = []
+    for key in ("status", "score"):
+        if old.get(key) != new.get(key):
+            diffs.append({"what": key, "before": old.get(key), "after": new.get(key)})
+    before = {c["id"]: c["score"] for c in old.get("checks", [])}
+    after = {c["id"]: c["score"] for c in new.get("checks", [])}
+    for cid in sorted(before.keys() | after.keys()):
+        if before.get(cid) != after.get(cid):
+            diffs.append(
+                {"what": f"check {cid}", "before": before.get(cid), "after": after.get(cid)}
+            )
+    return diffs
+
+
+def write_result(services: Services, sub_id: int, report: Report, *, actor: str) -> int:
+    """Store `report` for the submission (idempotent per task digest); return the grading id."""
+    doc = report.to_json()
+    try:
+        with services.sessions() as session, session.begin():
+            sub = session.get(Submission, sub_id, with_for_update=True)
+            assert sub is not None
+            existing = session.scalar(
+                select(Grading).where(
+                    Grading.submission_id == sub_id, Grading.task_digest == report.task.digest
+                )
+            )
+            if existing is not None and existing.status != "error":
+                return existing.id
+            before = summary(sub)
+            previous = session.get(Grading, sub.grading_id) if sub.grading_id else None
+            diffs: list[dict[str, Any]] = []
+            if previous is not None and previous is not existing:
+                diffs = differences(json.loads(previous.report_json), json.loads(doc))
+            values: dict[str, Any] = {
+                "task_version": report.task.version,
+                "status": report.status.value,
+                "score": report.score,
+                "max_score": report.max_score,
+                "report_json": doc,
+                "differences": {"items": diffs},
+            }
+            if existing is not None:  # an infrastructure error at this digest: replace it
+                for k, v in values.items():
+                    setattr(existing, k, v)
+                existing.created_at = utcnow()
+                grading = existing
+            else:
+                grading = Grading(
+                    submission_id=sub_id,
+                    task_digest=report.task.digest,
+                    previous_id=previous.id if previous else None,
+                    **values,
+                )
+                session.add(grading)
+            session.flush()
+            sub.grading_id = grading.id
+            sub.content_sha256 = report.submission.sha256 or sub.content_sha256
+            recompute(session, sub)
+            audit(
+                session,
+                actor=actor,
+                action="regrade" if previous is not None else "grade",
+                submission_id=sub_id,
+                before=before,
+                after={**summary(sub), "task_digest": report.task.digest},
+            )
+            return grading.id
+    except IntegrityError:  # another worker wrote the same (submission, digest) first
+        with services.sessions() as session:
+            gid = session.scalar(
+                select(Grading.id).where(
+                    Grading.submission_id == sub_id, Grading.task_digest == report.task.digest
+                )
+            )
+            assert gid is not None
+            return gid
+
+
+def enqueue_regrade(session: Session, task: TaskRow) -> list[Job]:
+    """Queue a new grading of every submission of `task` not graded at its current digest."""
+    graded = select(Grading.submission_id).where(Grading.task_digest == task.digest)
+    graded = graded.where(Grading.status != "error")
+    active = select(Job.submission_id).where(Job.state.in_(("queued", "running")))
+    subs = session.scalars(
+        select(Submission).where(
+            Submission.task_id == task.id,
+            Submission.id.not_in(graded),
+            Submission.id.not_in(active),
+        )
+    ).all()
+    return [new_job(session, s, task) for s in subs]

@@ -1,0 +1,199 @@
+"""Where ``grade`` jobs run: an in-process pool (default) or Celery workers (``--broker``).
+
+The job itself is a row in ``jobs``; a queue only decides who runs it. The in-process pool
+polls the table, so queued jobs resume after a restart without any broker; jobs that were
+running when the process died are queued again at start-up (this process owned them).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from typing import Protocol
+
+from sqlalchemy import select, update
+
+from api.grading import Outcome, run_job
+from api.models import Job
+from api.services import Services
+
+log = logging.getLogger("assess.queue")
+POLL_S = 1.0
+RESEND_S = 2.0
+
+
+class JobQueue(Protocol):
+    name: str
+
+    def start(self) -> None: ...
+    def enqueue(self, job_id: int, queue: str) -> None: ...
+    def stop(self) -> None: ...
+    def health(self) -> str: ...
+
+
+def pool_size(configured: int, task_cpus: list[float]) -> int:
+    """Threads for the pool: the configured number, capped by cores / the largest task."""
+    cores = os.cpu_count() or 1
+    widest = max([1.0, *task_cpus])
+    return max(1, min(configured, int(cores // widest) or 1))
+
+
+class InProcessQueue:
+    """Threads in this process that claim queued jobs from the database."""
+
+    name = "in-process"
+
+    def __init__(self, services: Services, workers: int) -> None:
+        self.services = services
+        self.workers = workers
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        with self.services.sessions() as session, session.begin():
+            session.execute(
+                update(Job)
+                .where(Job.state == "running")
+                .values(state="queued", started_at=None)
+                .execution_options(synchronize_session=False)
+            )
+        if self.services.reap is not None:
+            self.services.reap()  # containers of the gradings that the dead process ran
+        for i in range(self.workers):
+            t = threading.Thread(target=self._loop, name=f"assess-worker-{i}", daemon=True)
+            t.start()
+            self._threads.append(t)
+
+    def enqueue(self, job_id: int, queue: str) -> None:
+        self._wake.set()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        deadline = time.monotonic() + timeout
+        for t in self._threads:
+            t.join(max(0.0, deadline - time.monotonic()))
+        self._threads.clear()
+
+    def health(self) -> str:
+        if self.workers == 0:
+            return "ok (enqueue only: no in-process workers)"
+        alive = sum(t.is_alive() for t in self._threads)
+        return "ok" if alive == self.workers else f"{alive}/{self.workers} workers alive"
+
+    def _next(self) -> int | None:
+        with self.services.sessions() as session:
+            return session.scalar(
+                select(Job.id).where(Job.state == "queued").order_by(Job.id).limit(1)
+            )
+
+    def _release(self, job_id: int) -> None:
+        """Queue again a job this process holds but could not finish (the database kept
+        refusing its result): it is re-run rather than left ``running`` until a restart."""
+        with self.services.sessions() as session, session.begin():
+            session.execute(
+                update(Job)
+                .where(
+                    Job.id == job_id,
+                    Job.state == "running",
+                    Job.worker == self.services.worker_name,
+                )
+                .values(state="queued", started_at=None)
+                .execution_options(synchronize_session=False)
+            )
+
+    def _loop(self) -> None:
+        unfinished: int | None = None
+        while not self._stop.is_set():
+            try:
+                if unfinished is not None:
+                    self._release(unfinished)
+                    unfinished = None
+                job_id = self._next()
+                if job_id is None:
+                    self._wake.wait(POLL_S)
+                    self._wake.clear()
+                    continue
+                unfinished = job_id
+                outcome = run_job(self.services, job_id)
+                unfinished = None
+                if outcome == Outcome.retry:
+                    self._stop.wait(POLL_S)  # a short pause before the retry
+            except Exception:  # the database went away for a moment: keep the thread
+                log.exception("worker loop error")
+                self._stop.wait(POLL_S)
+
+
+class CeleryQueue:
+    """Publishes jobs to Celery workers through the broker (queues ``cpu`` and ``gpu``)."""
+
+    name = "celery"
+
+    def __init__(self, services: Services, broker_url: str) -> None:
+        from api.celery_app import make_celery
+
+        self.services = services
+        self.app = make_celery(broker_url)
+        # Jobs stored but not yet published (the broker was away): sent again until it answers.
+        self._unsent: dict[int, str] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        # Re-publish what is still queued: a job sent before a restart may be sent twice,
+        # which is harmless (a worker's claim is atomic and the result write idempotent).
+        with self.services.sessions() as session:
+            queued = session.execute(select(Job.id, Job.queue).where(Job.state == "queued")).all()
+        self._thread = threading.Thread(target=self._resend, name="assess-publish", daemon=True)
+        self._thread.start()
+        for job_id, queue in queued:
+            self.enqueue(job_id, queue)
+
+    def enqueue(self, job_id: int, queue: str) -> None:
+        """Publish the job; when the broker does not answer, keep it and publish it later
+        (the job row is already stored, so the upload itself has succeeded)."""
+        try:
+            self._publish(job_id, queue)
+        except Exception as e:  # kombu's OperationalError and friends: the broker is away
+            why = f"{type(e).__name__}: {e}"
+            log.warning("job %s not published yet (%s); will retry", job_id, why)
+            with self._lock:
+                self._unsent[job_id] = queue
+
+    def _publish(self, job_id: int, queue: str) -> None:
+        from api.celery_app import GRADE_TASK
+
+        self.app.send_task(GRADE_TASK, args=[job_id], queue=queue)
+
+    def _resend(self) -> None:
+        while not self._stop.wait(RESEND_S):
+            with self._lock:
+                pending = dict(self._unsent)
+            for job_id, queue in pending.items():
+                try:
+                    self._publish(job_id, queue)
+                except Exception:
+                    break  # still away: try again later
+                with self._lock:
+                    self._unsent.pop(job_id, None)
+                log.info("job %s published", job_id)
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(10)
+        self.app.close()
+
+    def health(self) -> str:
+        try:
+            with self.app.connection_for_write() as conn:
+                conn.ensure_connection(max_retries=1, timeout=2)
+        except Exception as e:  # any broker error means "not ready"; say which
+            return f"broker unreachable: {type(e).__name__}: {e}"
+        with self._lock:
+            unsent = len(self._unsent)
+        return f"ok ({unsent} jobs waiting to be published)" if unsent else "ok"

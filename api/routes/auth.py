@@ -1,0 +1,118 @@
+"""Reviewer sign-in: a page and a JSON API, both setting the session cookie."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import urlparse
+
+from fastapi import APIRouter, Form, HTTPException, Request, Response, status
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from api import accounts
+from api.deps import SESSION_COOKIE, CurrentReviewer, MaybePrincipal, ServicesDep, SessionDep
+from api.models import User
+from api.schemas import LoginIn, MePublic
+from api.services import Services
+from api.views import page
+
+router = APIRouter(tags=["auth"])
+
+
+def set_cookie(response: Response, services: Services, raw: str) -> None:
+    response.set_cookie(
+        SESSION_COOKIE,
+        raw,
+        max_age=services.settings.session_hours * 3600,
+        httponly=True,
+        samesite="lax",
+        secure=services.settings.secure_cookies,
+        path="/",
+    )
+
+
+def _login(
+    services: Services, db: SessionDep, username: str, password: str
+) -> tuple[str, str, User]:
+    user = accounts.authenticate(db, username, password)
+    if user is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong username or password")
+    accounts.purge_expired(db)
+    raw, ws = accounts.start_session(db, hours=services.settings.session_hours, user=user)
+    db.commit()
+    return raw, ws.csrf_token, user
+
+
+def _me(user: User, csrf: str) -> MePublic:
+    return MePublic(kind=user.role, name=user.username, csrf_token=csrf)
+
+
+@router.post("/api/v1/auth/login", response_model=MePublic)
+def api_login(body: LoginIn, response: Response, services: ServicesDep, db: SessionDep) -> MePublic:
+    """Sign in; the response sets the session cookie and carries the CSRF token."""
+    raw, csrf, user = _login(services, db, body.username, body.password)
+    set_cookie(response, services, raw)
+    return _me(user, csrf)
+
+
+@router.post("/api/v1/auth/logout", status_code=204)
+def api_logout(who: MaybePrincipal, db: SessionDep, response: Response) -> None:
+    """End this session."""
+    if who is not None and who.session is not None:
+        accounts.end_session(db, who.session)
+        db.commit()
+    response.delete_cookie(SESSION_COOKIE, path="/")
+
+
+@router.get("/api/v1/auth/me", response_model=MePublic)
+def api_me(who: CurrentReviewer) -> MePublic:
+    """Who is signed in (reviewer or operator), with the session's CSRF token."""
+    assert who.user is not None
+    return _me(who.user, who.csrf)
+
+
+def _safe_next(target: str) -> str:
+    parsed = urlparse(target)
+    if parsed.scheme or parsed.netloc or not target.startswith("/") or target.startswith("//"):
+        return "/review"
+    return target
+
+
+@router.get("/login", response_class=HTMLResponse, include_in_schema=False)
+def login_page(request: Request, who: MaybePrincipal, next: str = "/review") -> HTMLResponse:
+    return page(request, "login.html.j2", who, next=_safe_next(next), error="")
+
+
+@router.post("/login", include_in_schema=False, response_model=None)
+def login_form(
+    request: Request,
+    services: ServicesDep,
+    db: SessionDep,
+    username: Annotated[str, Form()],
+    password: Annotated[str, Form()],
+    next: Annotated[str, Form()] = "/review",
+) -> Response:
+    try:
+        raw, _, _ = _login(services, db, username, password)
+    except HTTPException:
+        resp = page(
+            request,
+            "login.html.j2",
+            None,
+            next=_safe_next(next),
+            error="Wrong username or password.",
+        )
+        resp.status_code = 401
+        return resp
+    redirect = RedirectResponse(_safe_next(next), status_code=303)
+    set_cookie(redirect, services, raw)
+    return redirect
+
+
+@router.post("/logout", include_in_schema=False)
+def logout_form(who: MaybePrincipal, db: SessionDep) -> RedirectResponse:
+    if who is not None and who.session is not None:
+        accounts.end_session(db, who.session)
+        db.commit()
+    redirect = RedirectResponse("/login", status_code=303)
+    redirect.delete_cookie(SESSION_COOKIE, path="/")
+    return redirect

@@ -1,0 +1,168 @@
+"""Cohorts: created and configured by operators; ranked and exported for reviewers."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from fastapi import APIRouter, HTTPException, Request, status
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from api import accounts
+from api.deps import CurrentOperator, CurrentReviewer, Principal, ServicesDep, SessionDep
+from api.models import Applicant, Cohort, Submission
+from api.reviewing import ranking
+from api.schemas import CohortIn, CohortPublic, CohortUpdate, RankPublic
+from api.scoring import DEFAULT_WEIGHTS
+from api.views import applicant_label, page
+
+router = APIRouter(tags=["cohorts"])
+
+
+def get_cohort(db: Session, cohort_id: int) -> Cohort:
+    cohort = db.get(Cohort, cohort_id)
+    if cohort is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such cohort")
+    return cohort
+
+
+def public(db: Session, c: Cohort) -> CohortPublic:
+    return CohortPublic(
+        id=c.id,
+        name=c.name,
+        blind=c.blind,
+        weights={k: float(v) for k, v in c.weights.items()},
+        tasks=accounts.cohort_task_ids(db, c.id),
+    )
+
+
+@router.get("/api/v1/cohorts", response_model=list[CohortPublic])
+def list_cohorts(who: CurrentReviewer, db: SessionDep) -> list[CohortPublic]:
+    """Every cohort with its tasks, weights and review mode."""
+    return [public(db, c) for c in db.scalars(select(Cohort).order_by(Cohort.id))]
+
+
+@router.post("/api/v1/cohorts", response_model=CohortPublic, status_code=201)
+def create_cohort(body: CohortIn, who: CurrentOperator, db: SessionDep) -> CohortPublic:
+    """Create a cohort (blind review on by default) and assign its tasks."""
+    cohort = Cohort(name=body.name, blind=body.blind, weights=body.weights or dict(DEFAULT_WEIGHTS))
+    db.add(cohort)
+    try:
+        db.flush()
+    except IntegrityError:
+        raise HTTPException(status.HTTP_409_CONFLICT, "a cohort with that name exists") from None
+    try:
+        accounts.set_tasks(db, cohort, body.tasks)
+    except accounts.AccountError as e:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(e)) from None
+    db.commit()
+    return public(db, cohort)
+
+
+@router.patch("/api/v1/cohorts/{cohort_id}", response_model=CohortPublic)
+def update_cohort(
+    cohort_id: int, body: CohortUpdate, who: CurrentOperator, db: SessionDep
+) -> CohortPublic:
+    """Change blind review, composite weights, or the assigned tasks."""
+    cohort = get_cohort(db, cohort_id)
+    if body.blind is not None:
+        cohort.blind = body.blind
+    if body.weights is not None:
+        cohort.weights = dict(body.weights)
+    if body.tasks is not None:
+        try:
+            accounts.set_tasks(db, cohort, body.tasks)
+        except accounts.AccountError as e:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(e)) from None
+    db.commit()
+    return public(db, cohort)
+
+
+def ranked(db: Session, secret: bytes, cohort: Cohort, who: Principal) -> list[RankPublic]:
+    out = []
+    for i, r in enumerate(ranking(db, cohort), start=1):
+        applicant = db.get(Applicant, r.applicant_id)
+        assert applicant is not None
+        out.append(
+            RankPublic(
+                rank=i,
+                applicant=applicant_label(secret, applicant, cohort, who),
+                composite=round(r.composite, 6),
+                provisional=r.provisional,
+                integrity_flag=r.integrity_flag,
+                tasks=r.tasks,
+            )
+        )
+    return out
+
+
+@router.get("/api/v1/cohorts/{cohort_id}/ranking", response_model=list[RankPublic])
+def cohort_ranking(
+    cohort_id: int, who: CurrentReviewer, db: SessionDep, services: ServicesDep
+) -> list[RankPublic]:
+    """Applicants by composite score (the cohort's weights), best first."""
+    return ranked(db, services.secret, get_cohort(db, cohort_id), who)
+
+
+@router.get("/api/v1/cohorts/{cohort_id}/export.csv", response_class=Response)
+def export_csv(
+    cohort_id: int, who: CurrentReviewer, db: SessionDep, services: ServicesDep
+) -> Response:
+    """One row per submission with scores, tiers and flags; pseudonyms in blind cohorts."""
+    cohort = get_cohort(db, cohort_id)
+    ranks = {r.applicant: r for r in ranked(db, services.secret, cohort, who)}
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(
+        [
+            "applicant", "rank", "composite", "provisional", "task", "submission", "status",
+            "score", "max_score", "manual_frac", "task_score", "tier", "reviews",
+            "integrity_flag", "disagreement", "received_at",
+        ]
+    )  # fmt: skip
+    subs = db.scalars(
+        select(Submission).where(Submission.cohort_id == cohort.id).order_by(Submission.id)
+    )
+    for s in subs:
+        label = applicant_label(services.secret, s.applicant, cohort, who)
+        r = ranks.get(label)
+        w.writerow(
+            [
+                _csv_safe(label), r.rank if r else "", f"{r.composite:.4f}" if r else "",
+                r.provisional if r else "", s.task_id, s.id, s.status,
+                _fmt(s.score), _fmt(s.max_score), _fmt(s.manual_frac), _fmt(s.task_score),
+                s.tier or "", s.review_count, s.integrity_flag, s.disagreement,
+                s.received_at.isoformat(timespec="seconds"),
+            ]
+        )  # fmt: skip
+    return Response(
+        buf.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="cohort-{cohort.id}.csv"'},
+    )
+
+
+def _fmt(x: float | None) -> str:
+    return "" if x is None else f"{x:.4f}".rstrip("0").rstrip(".")
+
+
+def _csv_safe(value: str) -> str:
+    """Keep spreadsheet formulas out of exports (CSV injection)."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+@router.get("/review/cohorts/{cohort_id}", response_class=HTMLResponse, include_in_schema=False)
+def cohort_page(
+    cohort_id: int, request: Request, who: CurrentReviewer, db: SessionDep, services: ServicesDep
+) -> HTMLResponse:
+    cohort = get_cohort(db, cohort_id)
+    return page(
+        request,
+        "cohort.html.j2",
+        who,
+        cohort=public(db, cohort),
+        ranking=ranked(db, services.secret, cohort, who),
+    )

@@ -1,0 +1,103 @@
+"""Tasks for reviewers (agreement, score distribution) and operators (sync, re-grade)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException, Request, status
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api import catalog
+from api.deps import CurrentOperator, CurrentReviewer, ServicesDep, SessionDep
+from api.grading import enqueue_regrade
+from api.models import Submission, TaskRow
+from api.plots import distribution_svg
+from api.reviewing import agreement
+from api.schemas import AgreementPublic, RegradePublic, TaskPublic
+from api.views import page
+
+router = APIRouter(tags=["tasks"])
+
+
+def _task(db: Session, task_id: str) -> TaskRow:
+    task = db.get(TaskRow, task_id)
+    if task is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such task")
+    return task
+
+
+def _public(t: TaskRow) -> TaskPublic:
+    return TaskPublic(
+        id=t.id,
+        title=t.title,
+        kind=t.kind,
+        version=t.version,
+        max_score=t.max_score,
+        has_rubric=bool(t.rubric),
+    )
+
+
+@router.get("/api/v1/tasks", response_model=list[TaskPublic])
+def list_tasks(who: CurrentReviewer, db: SessionDep) -> list[TaskPublic]:
+    """Every task the service grades."""
+    return [_public(t) for t in db.scalars(select(TaskRow).order_by(TaskRow.id))]
+
+
+@router.get("/api/v1/tasks/{task_id}/agreement", response_model=AgreementPublic)
+def task_agreement(task_id: str, who: CurrentReviewer, db: SessionDep) -> AgreementPublic:
+    """Reviewer agreement: quadratic-weighted kappa on tiers, and what needs adjudication."""
+    _task(db, task_id)
+    return AgreementPublic(**agreement(db, task_id))
+
+
+@router.get("/api/v1/tasks/{task_id}/distribution.svg", response_class=Response)
+def task_distribution(task_id: str, who: CurrentReviewer, db: SessionDep) -> Response:
+    """A histogram of the task's scores (0 to 100 %), as SVG."""
+    task = _task(db, task_id)
+    values = [
+        v
+        for v in db.scalars(
+            select(Submission.task_score).where(
+                Submission.task_id == task_id, Submission.task_score.is_not(None)
+            )
+        )
+        if v is not None
+    ]
+    return Response(
+        distribution_svg(f"{task.id}: task scores", values),
+        media_type="image/svg+xml",
+        headers={"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"},
+    )
+
+
+@router.post("/api/v1/tasks/sync", response_model=list[TaskPublic])
+def sync(who: CurrentOperator, db: SessionDep, services: ServicesDep) -> list[TaskPublic]:
+    """Reload task folders (after a fix): versions, digests and rubrics are refreshed."""
+    catalog.sync_tasks(db, services.settings.tasks_dirs)
+    db.commit()
+    return [_public(t) for t in db.scalars(select(TaskRow).order_by(TaskRow.id))]
+
+
+@router.post("/api/v1/tasks/{task_id}/regrade", response_model=RegradePublic)
+def regrade(
+    task_id: str, who: CurrentOperator, db: SessionDep, services: ServicesDep
+) -> RegradePublic:
+    """Re-grade every submission not yet graded at the task's current digest.
+
+    The task folder is reloaded first. Old reports are kept; each new one links to the
+    previous and lists the differences.
+    """
+    task = _task(db, task_id)
+    catalog.upsert_task(db, catalog.load(task.root))
+    jobs = enqueue_regrade(db, task)
+    db.commit()
+    if services.queue is not None:
+        for job in jobs:
+            services.queue.enqueue(job.id, job.queue)
+    return RegradePublic(task=task.id, digest=task.digest, queued=len(jobs))
+
+
+@router.get("/review/tasks/{task_id}", response_class=HTMLResponse, include_in_schema=False)
+def task_page(task_id: str, request: Request, who: CurrentReviewer, db: SessionDep) -> HTMLResponse:
+    task = _task(db, task_id)
+    return page(request, "task.html.j2", who, task=task, agreement=agreement(db, task_id))

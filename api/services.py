@@ -1,0 +1,164 @@
+"""What the routes and workers depend on, built once by the app factory (or a worker).
+
+Passed explicitly (``app.state.services`` → typed dependencies in ``api.deps``), never
+looked up from globals, so tests build as many independent services as they like.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.core.config import Settings
+from api.core.db import make_engine, session_factory
+from api.storage import BlobStore
+
+if TYPE_CHECKING:
+    from api.queue import JobQueue
+    from grader.report import Report
+    from grader.task import Task
+
+log = logging.getLogger("assess.services")
+
+# (task, submission file, artifacts folder) -> report. The default is grader.grade on the
+# Docker sandbox; tests may pass another function with the same contract.
+GradeFn = Callable[["Task", Path, Path], "Report"]
+
+
+@dataclass
+class Services:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    blobs: BlobStore
+    secret: bytes
+    grade_fn: GradeFn
+    queue: JobQueue | None = None
+    worker_name: str = field(default_factory=lambda: process_name("service"))
+    # Removes sandbox leftovers of dead processes (set with the Docker grading function).
+    reap: Callable[[], None] | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+def process_name(kind: str) -> str:
+    """Who runs a job: ``kind@host:pid``, so a job held by a dead process can be taken over."""
+    return f"{kind}@{os.uname().nodename}:{os.getpid()}"
+
+
+def holder_is_dead(name: str) -> bool:
+    """True when `name` (see :func:`process_name`) is a process on this host that is gone.
+
+    Conservative: another host, an unparsable name or a live pid is never "dead"."""
+    host, _, pid = name.partition("@")[2].rpartition(":")
+    if host != os.uname().nodename or not pid.isdigit():
+        return False
+    try:
+        with open(f"/proc/{pid}/stat") as f:  # a zombie is dead too (its parent has not reaped)
+            return f.read().rsplit(")", 1)[-1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+
+
+class DockerGrading:
+    """grader.grade on the Docker engine, cleaning up after itself and after dead processes.
+
+    Each grading gets its own sandbox owner label (``assess@host:pid:tag``). The sandbox
+    removes its containers in a ``finally``; when it cannot (the engine restarted under it)
+    or never gets there (the process was killed), :meth:`reap` removes what remains: the
+    leftovers of this process's finished gradings, and anything owned by a dead process.
+    """
+
+    def __init__(self) -> None:
+        import threading
+
+        self._lock = threading.Lock()
+        self._client: Any = None
+        self._finished: set[str] = set()  # owners whose grading ended; reaped when possible
+
+    def _docker(self) -> Any:
+        from grader.sandbox.docker import DockerSandbox
+
+        with self._lock:
+            if self._client is None:
+                self._client = DockerSandbox().client
+            return self._client
+
+    def __call__(self, task: Task, submission: Path, artifacts: Path) -> Report:
+        import uuid
+
+        import grader
+        from grader.sandbox.docker import DockerSandbox
+
+        sandbox = DockerSandbox(self._docker())
+        sandbox.owner = f"{process_name('assess')}:{uuid.uuid4().hex[:12]}"
+        try:
+            return grader.grade(task, submission, sandbox=sandbox, artifacts_dir=artifacts)
+        finally:
+            with self._lock:
+                self._finished.add(sandbox.owner)
+            self.reap()
+
+    def reap(self) -> None:
+        """Remove what finished or dead gradings left in the engine (best effort, logged)."""
+        from grader.sandbox.docker import OWNER_LABEL
+
+        try:
+            client = self._docker()
+            with self._lock:
+                finished = set(self._finished)
+
+            def gone(owner: str) -> bool:
+                return owner in finished or (
+                    owner.startswith("assess@") and holder_is_dead(owner.rsplit(":", 1)[0])
+                )
+
+            failed: set[str] = set()
+            flt = {"label": OWNER_LABEL}
+            for c in client.containers.list(all=True, filters=flt):
+                owner = c.labels.get(OWNER_LABEL, "")
+                if gone(owner):
+                    try:
+                        c.remove(force=True, v=True)
+                    except Exception:  # NotFound is fine; anything else: next time
+                        failed.add(owner)
+            for v in client.volumes.list(filters=flt):
+                owner = (v.attrs.get("Labels") or {}).get(OWNER_LABEL, "")
+                if gone(owner):
+                    try:
+                        v.remove(force=True)
+                    except Exception:
+                        failed.add(owner)
+            with self._lock:
+                self._finished -= finished - failed
+        except Exception as e:  # the engine is away: the next call tries again
+            log.warning("could not clean up sandbox leftovers: %s: %s", type(e).__name__, e)
+
+
+def docker_grade_fn() -> GradeFn:
+    """grader.grade on one shared Docker client (connected on first use)."""
+    return DockerGrading()
+
+
+def build_services(settings: Settings, grade_fn: GradeFn | None = None) -> Services:
+    """Connect (lazily) to the database and storage that `settings` name."""
+    engine = make_engine(settings.db_url)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    grade = grade_fn or docker_grade_fn()
+    return Services(
+        settings=settings,
+        engine=engine,
+        sessions=session_factory(engine),
+        blobs=BlobStore(settings.blob_dir),
+        secret=settings.secret(),
+        grade_fn=grade,
+        reap=grade.reap if isinstance(grade, DockerGrading) else None,
+    )

@@ -1,0 +1,143 @@
+"""Receiving a submission: stage, validate with the grader's intake, store, queue.
+
+Order matters: the bytes are staged and fsynced, validated exactly as the grader will read
+them, moved to their content address, and only then recorded with a queued job, in one
+transaction. A rejected or failed upload leaves nothing behind; the same bytes sent again
+(a retry) return the submission already recorded instead of a second one.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from api import catalog
+from api.grading import new_job
+from api.models import Applicant, Job, Submission, TaskRow
+from api.services import Services
+from api.storage import SUFFIXES, TooLarge
+from grader.errors import IntakeError
+from grader.intake import intake
+
+# A zip is usually smaller than what it unpacks to; this slack covers archive overhead.
+_ZIP_SLACK = 1 << 20
+
+
+class UploadRejected(ValueError):
+    """The upload is not acceptable; the message says why, in one line."""
+
+    def __init__(self, message: str, status_code: int = 422) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+
+@dataclass(frozen=True)
+class Received:
+    submission: Submission
+    created: bool
+    job_id: int | None
+    queue: str
+
+
+def safe_filename(name: str) -> str:
+    base = Path(name.replace("\\", "/")).name
+    base = re.sub(r"[^A-Za-z0-9_.-]+", "-", base).strip("-.") or "submission"
+    return base[-120:]
+
+
+def upload_limit(services: Services, task: TaskRow) -> int:
+    rules = catalog.load(task.root).spec.submission
+    return min(services.settings.max_upload_bytes, rules.max_bytes + _ZIP_SLACK)
+
+
+def receive(
+    services: Services,
+    applicant: Applicant,
+    task: TaskRow,
+    filename: str,
+    chunks: Iterable[bytes],
+) -> Received:
+    """Validate and store one upload for `applicant` and queue its grading.
+
+    Raises:
+        UploadRejected: wrong type, too large, or rejected by the grader's intake.
+    """
+    name = safe_filename(filename)
+    suffix = Path(name).suffix.lower()
+    if suffix not in SUFFIXES:
+        raise UploadRejected(f"{name}: upload a .zip archive or an .ipynb notebook")
+    grader_task = catalog.load(task.root)
+    limit = upload_limit(services, task)
+    try:
+        staged, sha = services.blobs.stage(chunks, suffix=suffix, max_bytes=limit)
+    except TooLarge:
+        raise UploadRejected(f"{name}: larger than this task allows ({limit} bytes)", 413) from None
+    try:
+        with tempfile.TemporaryDirectory(prefix="assess-intake-") as tmp:
+            named = Path(tmp) / name
+            shutil.copyfile(staged, named)
+            try:
+                sub_ref = intake(named, grader_task.spec.submission, Path(tmp) / "unpacked").ref
+            except IntakeError as e:
+                raise UploadRejected(str(e)) from None
+        existing = _existing(services, applicant.id, task.id, sha)
+        if existing is not None:
+            return existing
+        services.blobs.commit(staged, sha, suffix)
+    finally:
+        services.blobs.discard(staged)
+    try:
+        with services.sessions() as session, session.begin():
+            sub = Submission(
+                applicant_id=applicant.id,
+                task_id=task.id,
+                cohort_id=applicant.cohort_id,
+                blob_sha256=sha,
+                filename=name,
+                size=_size(services, sha, suffix),
+                content_sha256=sub_ref.sha256,
+                files=len(sub_ref.files),
+            )
+            session.add(sub)
+            session.flush()
+            job = new_job(session, sub, task)
+            job_id, queue = job.id, job.queue
+    except IntegrityError:  # the same upload raced in from a retry: return the first
+        again = _existing(services, applicant.id, task.id, sha)
+        if again is None:
+            raise
+        return again
+    if services.queue is not None:
+        services.queue.enqueue(job_id, queue)
+    return Received(submission=sub, created=True, job_id=job_id, queue=queue)
+
+
+def _size(services: Services, sha: str, suffix: str) -> int:
+    return services.blobs.path(sha, suffix).stat().st_size
+
+
+def _existing(services: Services, applicant_id: int, task_id: str, sha: str) -> Received | None:
+    with services.sessions() as session:
+        sub = session.scalar(
+            select(Submission).where(
+                Submission.applicant_id == applicant_id,
+                Submission.task_id == task_id,
+                Submission.blob_sha256 == sha,
+            )
+        )
+        if sub is None:
+            return None
+        job = session.scalar(select(Job).where(Job.submission_id == sub.id).order_by(Job.id))
+        return Received(
+            submission=sub,
+            created=False,
+            job_id=job.id if job else None,
+            queue=job.queue if job else "cpu",
+        )

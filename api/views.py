@@ -1,0 +1,149 @@
+"""Turning rows into what a given viewer may see (identity, checks), and HTML pages."""
+
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.core.security import pseudonym
+from api.deps import Principal
+from api.models import Applicant, Cohort, Grading, Review, Submission, User
+from api.reviewing import applicant_composite
+from api.schemas import GradingPublic, ReviewPublic, SubmissionDetail, SubmissionRow
+from grader.render import clean_text
+from grader.report import Report
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+@functools.cache
+def templates() -> Jinja2Templates:
+    t = Jinja2Templates(directory=str(TEMPLATES))
+    t.env.filters["pct"] = lambda x: "—" if x is None else f"{100 * x:.0f}%"
+    t.env.filters["num"] = lambda x: "—" if x is None else f"{x:g}"
+    return t
+
+
+def page(request: Request, name: str, who: Principal | None, **ctx: Any) -> HTMLResponse:
+    ctx.setdefault("who", who)
+    ctx.setdefault("csrf", who.csrf if who else "")
+    return templates().TemplateResponse(request, name, ctx)
+
+
+def sees_identity(viewer: Principal, cohort: Cohort) -> bool:
+    """Operators always; reviewers only when the cohort is not blind."""
+    return viewer.user is not None and (viewer.user.role == "operator" or not cohort.blind)
+
+
+def applicant_label(secret: bytes, applicant: Applicant, cohort: Cohort, viewer: Principal) -> str:
+    if sees_identity(viewer, cohort):
+        name = f"{applicant.name} " if applicant.name else ""
+        return f"{name}<{applicant.email}>"
+    return pseudonym(secret, applicant.id)
+
+
+def row(secret: bytes, sub: Submission, cohort: Cohort, viewer: Principal) -> SubmissionRow:
+    return SubmissionRow(
+        id=sub.id,
+        applicant=applicant_label(secret, sub.applicant, cohort, viewer),
+        task_id=sub.task_id,
+        status=sub.status,
+        score=sub.score,
+        max_score=sub.max_score,
+        manual_frac=sub.manual_frac,
+        task_score=sub.task_score,
+        review_count=sub.review_count,
+        tier=sub.tier,
+        integrity_flag=sub.integrity_flag,
+        disagreement=sub.disagreement,
+        received_at=sub.received_at,
+    )
+
+
+def reviewer_label(reviewer: User, viewer: Principal) -> str:
+    # Reviewers are colleagues, not applicants: their names stay visible to each other.
+    return reviewer.username
+
+
+def detail(session: Session, secret: bytes, sub: Submission, viewer: Principal) -> SubmissionDetail:
+    cohort = session.get(Cohort, sub.cohort_id)
+    assert cohort is not None
+    reviews = session.scalars(
+        select(Review).where(Review.submission_id == sub.id).order_by(Review.id)
+    ).all()
+    gradings = session.scalars(
+        select(Grading).where(Grading.submission_id == sub.id).order_by(Grading.id)
+    ).all()
+    comp = applicant_composite(session, sub.applicant)
+    base = row(secret, sub, cohort, viewer).model_dump()
+    return SubmissionDetail(
+        **base,
+        # A file name can carry a name ("jane-doe.zip"): blind reviewers see the type only.
+        filename=sub.filename if sees_identity(viewer, cohort) else f"submission{_suffix(sub)}",
+        size=sub.size,
+        sha256=sub.blob_sha256,
+        reviews=[
+            ReviewPublic(
+                reviewer=reviewer_label(r.reviewer, viewer),
+                scores={k: float(v) for k, v in r.scores.items()},
+                total=r.total,
+                tier=r.tier,
+                integrity_flag=r.integrity_flag,
+                integrity_note=r.integrity_note,
+                comment=r.comment,
+                updated_at=r.updated_at,
+            )
+            for r in reviews
+        ],
+        gradings=[
+            GradingPublic(
+                id=g.id,
+                task_digest=g.task_digest,
+                task_version=g.task_version,
+                status=g.status,
+                score=g.score,
+                max_score=g.max_score,
+                previous_id=g.previous_id,
+                differences=list(g.differences.get("items", [])),
+                created_at=g.created_at,
+            )
+            for g in gradings
+        ],
+        composite=comp.composite if comp else None,
+        composite_provisional=comp.provisional if comp else True,
+    )
+
+
+def current_report(session: Session, sub: Submission) -> Report | None:
+    if sub.grading_id is None:
+        return None
+    g = session.get(Grading, sub.grading_id)
+    return Report.model_validate(json.loads(g.report_json)) if g else None
+
+
+def applicant_checks(report: Report | None) -> list[dict[str, Any]]:
+    """Only checks whose visibility is ``applicant``, cleaned for display."""
+    if report is None:
+        return []
+    return [
+        {
+            "id": c.id,
+            "name": clean_text(c.name),
+            "score": c.score,
+            "max_score": c.max_score,
+            "feedback": clean_text(c.feedback),
+        }
+        for c in report.applicant_checks()
+    ]
+
+
+def _suffix(sub: Submission) -> str:
+    return Path(sub.filename).suffix.lower()

@@ -1,0 +1,58 @@
+"""`assess invite` and `assess user`: the operator's command line for the service."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from api.app import create_app
+from grader.cli import app
+from tests.api.conftest import PY_EXEC, fake_grade, make_settings
+
+
+@pytest.fixture
+def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, database_url: str) -> Path:
+    monkeypatch.setenv("ASSESS_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("ASSESS_DATABASE_URL", database_url)
+    monkeypatch.setenv("ASSESS_TASKS_DIRS", str(PY_EXEC))
+    monkeypatch.setenv("ASSESS_SECRET_KEY", "k")
+    return tmp_path
+
+
+def test_invite_prints_links_that_work(env: Path, database_url: str) -> None:
+    runner = CliRunner()
+    csv = env / "people.csv"
+    csv.write_text("email,name\nbob@example.org,Bob\n")
+    r = runner.invoke(
+        app,
+        ["invite", "alice@example.org", "--cohort", "c1", "--task", "py-exec", "--csv", str(csv),
+         "--base-url", "https://assess.example"],
+    )  # fmt: skip
+    assert r.exit_code == 0, r.output
+    lines = [ln.split("\t") for ln in r.output.strip().splitlines()]
+    assert [e for e, _ in lines] == ["alice@example.org", "bob@example.org"]
+    assert all(link.startswith("https://assess.example/invite/") for _, link in lines)
+    token = lines[0][1].rsplit("/", 1)[1]
+    settings = make_settings(env, database_url, (PY_EXEC,), workers=0)
+    with TestClient(create_app(settings, grade_fn=fake_grade)) as c:
+        r2 = c.get("/api/v1/me/tasks", headers={"Authorization": f"Bearer {token}"})
+        assert [t["id"] for t in r2.json()] == ["py-exec"]
+    bad = runner.invoke(app, ["invite", "--cohort", "c1", "--task", "nope"])
+    assert getattr(bad.exception, "code", None) == 2  # the CLI's one-line user error
+
+
+def test_user_command_creates_a_login(
+    env: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ASSESS_PASSWORD", "a long enough password")
+    r = CliRunner().invoke(app, ["user", "carol", "--role", "operator"])
+    assert r.exit_code == 0, r.output
+    settings = make_settings(env, database_url, (PY_EXEC,), workers=0)
+    with TestClient(create_app(settings, grade_fn=fake_grade)) as c:
+        me = c.post(
+            "/api/v1/auth/login", json={"username": "carol", "password": "a long enough password"}
+        )
+        assert me.status_code == 200 and me.json()["kind"] == "operator"

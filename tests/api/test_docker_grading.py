@@ -1,0 +1,34 @@
+"""End to end with the real grader: upload → in-process worker → Docker sandbox → report."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from grader.sandbox import Sandbox
+from tests.api.conftest import PY_EXEC, RIGHT, WRONG, Service, add_user
+
+pytestmark = pytest.mark.docker
+
+
+def test_upload_graded_in_docker(sandbox: Sandbox, service_factory: Callable[..., Service]) -> None:
+    svc = service_factory(grade_fn=None, tasks=(PY_EXEC,))  # None: the real Docker grader
+    add_user(svc, "ops", "operator")
+    ops = svc.login("ops")
+    ops.post("/api/v1/cohorts", json={"name": "c", "tasks": ["py-exec"]})
+    token = ops.post("/api/v1/invitations", json={"cohort": "c", "email": "a@x.org"}).json()[
+        "token"
+    ]
+    alice = svc.applicant(token)
+    right = svc.upload(alice, RIGHT).json()["id"]
+    wrong = svc.upload(alice, WRONG, name="w.zip").json()["id"]
+    done = svc.wait(alice, right, timeout=120)
+    assert done["status"] == "graded"
+    assert svc.wait(alice, wrong, timeout=120)["status"] == "graded"
+    report = ops.get(f"/api/v1/submissions/{right}/report").json()
+    assert report["score"] == 10 and report["provenance"]["sandbox"] == "docker"
+    assert ops.get(f"/api/v1/submissions/{wrong}/report").json()["score"] < 10
+    visible = {c["id"] for c in done["checks"]}
+    hidden = {c["id"] for c in report["checks"] if c["visibility"] == "reviewer"}
+    assert visible and not visible & hidden

@@ -1,0 +1,114 @@
+"""The in-process queue: jobs persist in the database, survive restarts, retry a bounded
+number of times, and write each result once."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from sqlalchemy import func, select, update
+
+from api.grading import MAX_ATTEMPTS, run_job, write_result
+from api.models import Grading, Job
+from api.queue import pool_size
+from api.services import Services
+from grader.task import Task
+from tests.api.conftest import RIGHT, Service, add_user, fake_grade
+
+
+def _setup(svc: Service) -> object:
+    add_user(svc, "ops", "operator")
+    ops = svc.login("ops")
+    ops.post("/api/v1/cohorts", json={"name": "c", "tasks": ["py-exec"]})
+    token = ops.post("/api/v1/invitations", json={"cohort": "c", "email": "a@x.org"}).json()[
+        "token"
+    ]
+    return token
+
+
+def _services(svc: Service) -> Services:
+    s: Services = svc.client.app.state.services  # type: ignore[attr-defined]
+    return s
+
+
+def test_queued_jobs_resume_after_a_restart(service_factory: Callable[..., Service]) -> None:
+    first = service_factory(workers=0)  # enqueue only: nothing grades
+    token = _setup(first)
+    alice = first.applicant(str(token))
+    sid = first.upload(alice, RIGHT).json()["id"]
+    assert alice.get(f"/api/v1/me/submissions/{sid}").json()["status"] == "queued"
+    first.client.__exit__(None, None, None)  # the service stops with the job still queued
+
+    second = service_factory(workers=1)  # same database and storage
+    again = second.applicant(str(token))
+    assert second.wait(again, sid)["status"] == "graded"
+
+
+def test_jobs_running_when_the_process_died_are_run_again(
+    service_factory: Callable[..., Service],
+) -> None:
+    first = service_factory(workers=0)
+    token = _setup(first)
+    sid = first.upload(first.applicant(str(token)), RIGHT).json()["id"]
+    with _services(first).sessions() as session, session.begin():
+        session.execute(update(Job).values(state="running", attempts=1))
+    first.client.__exit__(None, None, None)
+    second = service_factory(workers=1)
+    assert second.wait(second.applicant(str(token)), sid)["status"] == "graded"
+
+
+def test_infrastructure_failures_retry_then_fail(service_factory: Callable[..., Service]) -> None:
+    calls: list[int] = []
+
+    def broken(task: Task, submission: Path, artifacts: Path) -> object:
+        calls.append(1)
+        raise RuntimeError("engine went away")
+
+    svc = service_factory(grade_fn=broken)
+    token = _setup(svc)
+    alice = svc.applicant(str(token))
+    sid = svc.upload(alice, RIGHT).json()["id"]
+    assert svc.wait(alice, sid, timeout=60)["status"] == "error"
+    assert len(calls) == MAX_ATTEMPTS
+    with _services(svc).sessions() as session:
+        job = session.scalar(select(Job))
+        assert job is not None and job.state == "failed" and "engine went away" in job.error
+
+
+def test_result_write_is_idempotent(service_factory: Callable[..., Service]) -> None:
+    svc = service_factory(workers=0)
+    token = _setup(svc)
+    sid = svc.upload(svc.applicant(str(token)), RIGHT).json()["id"]
+    services = _services(svc)
+    from api import catalog
+    from api.storage import BlobStore
+
+    with services.sessions() as session:
+        job = session.scalar(select(Job))
+        assert job is not None
+        job_id = job.id
+    assert run_job(services, job_id).value == "done"
+    assert run_job(services, job_id).value == "gone"  # delivered twice: no second grading
+    with services.sessions() as session:
+        from api.models import Submission, TaskRow
+
+        sub = session.get(Submission, sid)
+        assert sub is not None
+        task_row = session.get(TaskRow, sub.task_id)
+        assert task_row is not None
+        blob = BlobStore(services.settings.blob_dir).open_verified(sub.blob_sha256, ".zip")
+        report = fake_grade(catalog.load(task_row.root), blob, services.settings.data_dir / "x")
+    first = write_result(services, sid, report, actor="test")
+    second = write_result(services, sid, report, actor="test")
+    assert first == second
+    with services.sessions() as session:
+        assert session.scalar(select(func.count(Grading.id))) == 1
+
+
+def test_pool_size_from_cores_and_task_resources() -> None:
+    import os
+
+    cores = os.cpu_count() or 1
+    assert pool_size(64, [1.0]) == cores
+    assert pool_size(1, [1.0]) == 1
+    assert pool_size(64, [float(cores * 2)]) == 1
