@@ -73,3 +73,39 @@ def test_kit_has_nothing_hidden(task_dir: Path, sandbox: Sandbox, tmp_path: Path
         for name in zf.namelist():
             assert "/grading/" not in name and "/solution/" not in name and "/bad/" not in name
             assert zf.read(name) not in hidden, f"{name} is a copy of a hidden file"
+
+
+RESEARCH_TASTE = [p for p in TASKS if (p / "questions.toml").is_file()]
+
+
+@pytest.mark.parametrize("task_dir", RESEARCH_TASTE, ids=_ids(RESEARCH_TASTE))
+def test_research_taste_kit_checks_answers(task_dir: Path, tmp_path: Path) -> None:
+    """`assess check` in the unpacked kit: the template is well-formed but unanswered, the
+    reference answers are complete, and an answer to an unknown item fails naming it."""
+    from grader.kit import check_kit
+
+    task = load_task(task_dir)
+    assert task.questions is not None
+    bundle(task, tmp_path / "kit.zip")
+    with zipfile.ZipFile(tmp_path / "kit.zip") as zf:
+        zf.extractall(tmp_path)
+    kit = tmp_path / f"{task.id}-kit"
+    answers = kit / task.questions.answers_file
+
+    template = check_kit(kit)
+    assert template.tests_exit_code == 0, template.tests_output
+    assert f"0 of {len(task.questions.items)} items answered" in template.tests_output
+
+    for p in iter_files(task.solution):
+        target = kit / p.relative_to(task.solution)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(p.read_bytes())
+    done = check_kit(kit)
+    n = len(task.questions.items)
+    assert done.tests_exit_code == 0, done.tests_output
+    assert f"{n} of {n} items answered" in done.tests_output
+
+    answers.write_text(answers.read_text() + "\n[not_an_item]\nvalue = 1\n")
+    broken = check_kit(kit)
+    assert broken.tests_exit_code == 1
+    assert "not_an_item" in broken.tests_output
