@@ -204,3 +204,25 @@ class AuditPublic(_Out):
     submission_id: int | None
     before: dict[str, Any]
     after: dict[str, Any]
+
+
+class IntegrityPairPublic(BaseModel):
+    """One flagged pair; submissions are named by number (``submission-12``) only."""
+
+    a: str
+    b: str
+    kind: str  # code | prose
+    score: float
+    threshold: float
+    method: str
+    reference: bool  # b is an author's reference text, not a submission
+
+
+class IntegrityPublic(BaseModel):
+    task: str
+    compared: int
+    references: int
+    code_method: str
+    prose_method: str
+    flagged_pairs: list[IntegrityPairPublic]
+    skipped: list[str]

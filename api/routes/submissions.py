@@ -17,6 +17,8 @@ from sqlalchemy import ColumnElement, exists, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from api.deps import CurrentReviewer, Principal, ServicesDep, SessionDep
+from api.integrity import KINDS as INTEGRITY_KINDS
+from api.integrity import load_evidence
 from api.models import TIERS, Cohort, Review, Submission, TaskRow
 from api.reviewing import ReviewError, ReviewInput, save_review
 from api.schemas import Page, ReviewIn, SubmissionDetail
@@ -280,13 +282,24 @@ def submission_page(
 
 
 @router.get("/review/submissions/{submission_id}/report.html", include_in_schema=False)
-def report_html(submission_id: int, who: CurrentReviewer, db: SessionDep) -> HTMLResponse:
+def report_html(
+    submission_id: int, who: CurrentReviewer, db: SessionDep, services: ServicesDep
+) -> HTMLResponse:
     """The grader's HTML report, served in a sandboxed frame: no scripts, no loads."""
-    report = current_report(db, _get(db, submission_id))
+    sub = _get(db, submission_id)
+    report = current_report(db, sub)
     if report is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "not graded yet")
+    # The grading's outputs (an executed notebook is rendered from them), and the evidence
+    # of the latest integrity pass where this report carries its flags.
+    artifacts = services.settings.artifacts_dir / str(sub.id) / report.task.digest[:16]
+    flagged = any(f.kind in INTEGRITY_KINDS for f in report.flags)
     return HTMLResponse(
-        render_html(report),
+        render_html(
+            report,
+            artifacts=artifacts if artifacts.is_dir() else None,
+            integrity=load_evidence(services, sub.id) if flagged else (),
+        ),
         headers={"Content-Security-Policy": REPORT_CSP, "X-Content-Type-Options": "nosniff"},
     )
 

@@ -1,19 +1,28 @@
-"""Tasks for reviewers (agreement, score distribution) and operators (sync, re-grade)."""
+"""Tasks for reviewers (agreement, score distribution) and operators (sync, re-grade,
+integrity pass)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, Request, status
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api import catalog
-from api.deps import CurrentOperator, CurrentReviewer, ServicesDep, SessionDep
+from api.deps import CurrentOperator, CurrentReviewer, Principal, ServicesDep, SessionDep
 from api.grading import enqueue_regrade
+from api.integrity import run_pass
 from api.models import Submission, TaskRow
 from api.plots import distribution_svg
 from api.reviewing import agreement
-from api.schemas import AgreementPublic, RegradePublic, TaskPublic
+from api.schemas import (
+    AgreementPublic,
+    IntegrityPairPublic,
+    IntegrityPublic,
+    RegradePublic,
+    TaskPublic,
+)
+from api.services import Services
 from api.views import page
 
 router = APIRouter(tags=["tasks"])
@@ -97,7 +106,56 @@ def regrade(
     return RegradePublic(task=task.id, digest=task.digest, queued=len(jobs))
 
 
+def _integrity(db: Session, services: Services, task: TaskRow, who: Principal) -> IntegrityPublic:
+    assert who.user is not None
+    result = run_pass(services, db, task, actor=who.user.username)
+    db.commit()
+    return IntegrityPublic(
+        task=task.id,
+        compared=len(result.compared),
+        references=result.references,
+        code_method=result.code_method,
+        prose_method=result.prose_method,
+        flagged_pairs=[
+            IntegrityPairPublic.model_validate(p.model_dump(exclude={"spans"}))
+            for p in result.pairs
+        ],
+        skipped=result.skipped,
+    )
+
+
+@router.post("/api/v1/tasks/{task_id}/integrity", response_model=IntegrityPublic)
+def integrity(
+    task_id: str, who: CurrentOperator, db: SessionDep, services: ServicesDep
+) -> IntegrityPublic:
+    """Compare each applicant's latest graded submission with the others and with the
+    author's reference texts; flag both reports of every pair above the task's thresholds.
+
+    Flags ask reviewers to look (the report page shows the matching regions side by side);
+    they never change a score. Re-running replaces the previous pass's flags.
+    """
+    return _integrity(db, services, _task(db, task_id), who)
+
+
 @router.get("/review/tasks/{task_id}", response_class=HTMLResponse, include_in_schema=False)
-def task_page(task_id: str, request: Request, who: CurrentReviewer, db: SessionDep) -> HTMLResponse:
+def task_page(
+    task_id: str, request: Request, who: CurrentReviewer, db: SessionDep, message: str = ""
+) -> HTMLResponse:
     task = _task(db, task_id)
-    return page(request, "task.html.j2", who, task=task, agreement=agreement(db, task_id))
+    return page(
+        request, "task.html.j2", who, task=task, agreement=agreement(db, task_id), message=message
+    )
+
+
+@router.post("/review/tasks/{task_id}/integrity", include_in_schema=False)
+def integrity_form(
+    task_id: str, who: CurrentOperator, db: SessionDep, services: ServicesDep
+) -> RedirectResponse:
+    from urllib.parse import quote
+
+    done = _integrity(db, services, _task(db, task_id), who)
+    message = (
+        f"Integrity pass: {done.compared} submissions compared "
+        f"({done.code_method} / {done.prose_method}), {len(done.flagged_pairs)} pair(s) flagged."
+    )
+    return RedirectResponse(f"/review/tasks/{task_id}?message={quote(message)}", status_code=303)

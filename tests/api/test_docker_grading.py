@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -32,3 +33,28 @@ def test_upload_graded_in_docker(sandbox: Sandbox, service_factory: Callable[...
     visible = {c["id"] for c in done["checks"]}
     hidden = {c["id"] for c in report["checks"] if c["visibility"] == "reviewer"}
     assert visible and not visible & hidden
+
+
+def test_notebook_upload_is_rendered_executed_in_the_reviewer_page(
+    sandbox: Sandbox, service_factory: Callable[..., Service], tmp_path: Path
+) -> None:
+    """The service keeps the grading's outputs, so its report page shows the executed
+    notebook (answer cells marked) and the notebook as submitted, as the CLI's report does."""
+    from tests.conftest import FIXTURE_TASKS
+    from tests.test_notebook_docker import ANSWER, write_notebook
+
+    svc = service_factory(grade_fn=None, tasks=(FIXTURE_TASKS / "nb-exec",))
+    add_user(svc, "ops", "operator")
+    ops = svc.login("ops")
+    ops.post("/api/v1/cohorts", json={"name": "c", "tasks": ["nb-exec"]})
+    token = ops.post("/api/v1/invitations", json={"cohort": "c", "email": "a@x.org"}).json()[
+        "token"
+    ]
+    alice = svc.applicant(token)
+    nb = write_notebook(tmp_path / "answer.ipynb", ("md", "# My working"), ANSWER)
+    sid = svc.upload(alice, nb.read_bytes(), task="nb-exec", name="answer.ipynb").json()["id"]
+    assert svc.wait(alice, sid, timeout=120)["status"] == "graded"
+    assert ops.get(f"/api/v1/submissions/{sid}/report").json()["score"] == 10
+    page = ops.get(f"/review/submissions/{sid}/report.html").text
+    assert "ANSWER · answer" in page and "My working" in page
+    assert "The notebook as submitted" in page
