@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -10,7 +12,7 @@ from typer.testing import CliRunner
 
 from api.app import create_app
 from grader.cli import app
-from tests.api.conftest import PY_EXEC, fake_grade, make_settings
+from tests.api.conftest import PY_EXEC, Service, fake_grade, make_settings
 
 
 @pytest.fixture
@@ -56,3 +58,35 @@ def test_user_command_creates_a_login(
             "/api/v1/auth/login", json={"username": "carol", "password": "a long enough password"}
         )
         assert me.status_code == 200 and me.json()["kind"] == "operator"
+
+
+def test_demo_seeds_every_task_and_grades_its_samples(
+    service_factory: Callable[..., Service], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`assess serve --demo`: each task's solution/ and starter/ are submitted by two demo
+    applicants and graded; the demo logins work; seeding twice adds nothing."""
+    from api.cli import DEMO_OPERATOR, DEMO_REVIEWER, seed_demo
+
+    monkeypatch.setenv("ASSESS_DEMO_PASSWORD", "demo-password")
+    svc = service_factory()
+    services = svc.client.app.state.services  # type: ignore[attr-defined]
+    info = seed_demo(services)
+    assert sorted(info.tasks) == ["py-exec", "py-rubric"]
+    assert sorted((t, w) for t, w, _, new in info.submissions if new) == [
+        ("py-exec", "solution"), ("py-exec", "starter"),
+        ("py-rubric", "solution"), ("py-rubric", "starter"),
+    ]  # fmt: skip
+    reviewer = svc.login(DEMO_REVIEWER, "demo-password")
+    svc.login(DEMO_OPERATOR, "demo-password-op")
+    for task, which, sid, _ in info.submissions:
+        deadline = time.monotonic() + 30
+        while (body := reviewer.get(f"/api/v1/submissions/{sid}").json())["status"] in (
+            "queued",
+            "running",
+        ):
+            assert time.monotonic() < deadline, (task, which, body["status"])
+            time.sleep(0.05)
+        full = body["score"] == body["max_score"]
+        assert body["status"] == "graded" and full == (which == "solution"), (task, which, body)
+    again = seed_demo(services)
+    assert not any(new for *_, new in again.submissions)
