@@ -129,16 +129,25 @@ class _DockerScratch(Scratch):
         return sorted(written)
 
     def close(self) -> None:
-        with contextlib.suppress(docker.errors.NotFound):
-            self.holder.remove(force=True)
-        for _ in range(20):
-            try:
-                self.volume.remove(force=True)
-                return
-            except docker.errors.NotFound:
-                return
-            except docker.errors.APIError:
-                time.sleep(0.1)  # the engine may still be unmounting it
+        """Remove the holder and the volume.
+
+        Raises:
+            SandboxError: the engine stopped answering (e.g. dockerd restarted mid-grade);
+                the grading becomes an `error` report, not a crash of the caller.
+        """
+        try:
+            with contextlib.suppress(docker.errors.NotFound):
+                self.holder.remove(force=True)
+            for _ in range(20):
+                try:
+                    self.volume.remove(force=True)
+                    return
+                except docker.errors.NotFound:
+                    return
+                except docker.errors.APIError:
+                    time.sleep(0.1)  # the engine may still be unmounting it
+        except requests.RequestException as e:
+            raise SandboxError(f"the Docker engine stopped answering: {e}") from None
 
 
 class _IterStream(io.RawIOBase):
@@ -245,6 +254,8 @@ class DockerSandbox(Sandbox):
             raise SandboxError(
                 f"could not create the {req.label or 'run'} container: {e.explanation}"
             ) from None
+        except requests.RequestException as e:
+            raise SandboxError(f"the Docker engine stopped answering: {e}") from None
 
     def run(self, request: RunRequest) -> RunResult:
         name = f"assess-{request.label or 'run'}-{uuid.uuid4().hex[:12]}"
