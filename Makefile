@@ -52,8 +52,11 @@ lint: setup  ## ruff and mypy
 	$(BIN)/ruff format --check grader api tests bench
 	$(BIN)/mypy
 
-bench: images  ## grading overhead against bare docker runs, measured in the same run
+bench: images  ## overhead, throughput, dashboard, load: each against its floor, same run (~10 min)
 	$(BIN)/python bench/grading_overhead.py
+	$(BIN)/python bench/throughput.py --n 200
+	$(BIN)/python bench/dashboard.py
+	$(BIN)/python bench/load.py
 
 bench-images: images  ## cold vs cached image build (slow: rebuilds the cpu image)
 	$(BIN)/python bench/image_build.py

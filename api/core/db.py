@@ -17,6 +17,11 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
+# More connections than request threads (anyio's pool: 40) plus the grading threads: with
+# fewer, every request thread can block waiting for a connection while the finished requests
+# that would give theirs back wait for a thread to run their clean-up (a deadlock until the
+# pool's 30 s timeout; bench/load.py found it with 60 applicants uploading at once).
+POOL_OVERFLOW = 60
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
@@ -27,7 +32,11 @@ def make_engine(url: str) -> Engine:
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": 30}, pool_pre_ping=True
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            pool_pre_ping=True,
+            pool_size=10,
+            max_overflow=POOL_OVERFLOW,
         )
 
         @event.listens_for(engine, "connect")
@@ -40,7 +49,7 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=POOL_OVERFLOW)
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -97,6 +97,10 @@ def _receive(
     services: Services, db: Session, who: Principal, task_id: str, file: UploadFile
 ) -> tuple[Submission, bool]:
     task = _assigned(db, _me(who), task_id)
+    # Hand this request's connection back while the upload is staged, validated and stored:
+    # receive() uses connections of its own, and holding one here as well exhausted the pool
+    # (every thread holding one, waiting for a second) under many concurrent uploads.
+    db.commit()
     try:
         got = receive(services, _me(who), task, file.filename or "upload", _chunks(file.file))
     except UploadRejected as e:
