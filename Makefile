@@ -7,7 +7,7 @@ ASSESS := $(BIN)/assess
 STAMP := $(VENV)/.installed
 DEMO_PORT ?= 8000
 
-.PHONY: setup engine images services demo test test-fast lint bench bench-images clean
+.PHONY: setup engine images services demo test test-fast lint bench bench-images models clean
 
 setup: $(STAMP)  ## Python venv with the project and its dev tools
 
@@ -60,6 +60,14 @@ bench: images  ## overhead, throughput, dashboard, load: each against its floor,
 
 bench-images: images  ## cold vs cached image build (slow: rebuilds the cpu image)
 	$(BIN)/python bench/image_build.py
+
+models: images  ## retrain the tasks' committed small models in the cpu image, in place (review, then commit)
+	@for b in tasks/*/grading/build/behaviour.json; do t=$${b%/grading/build/behaviour.json}; \
+	  echo "models: $$t"; \
+	  docker run --rm --network none -u $$(id -u):$$(id -g) -e HOME=/tmp -v "$$PWD/$$t:/task" -w /task \
+	    assess/cpu:latest python grading/build/build.py --out /tmp/build --install || exit 1; \
+	done
+	@echo "models: rebuilt; git diff shows what changed (tests/test_task_models.py checks the behaviour)"
 
 clean:
 	rm -rf reports .pytest_cache .mypy_cache .ruff_cache

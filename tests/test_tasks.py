@@ -91,6 +91,8 @@ def test_research_taste_kit_checks_answers(task_dir: Path, tmp_path: Path) -> No
         zf.extractall(tmp_path)
     kit = tmp_path / f"{task.id}-kit"
     answers = kit / task.questions.answers_file
+    assert answers.is_file() and (kit / "instructions.md").is_file()
+    assert list(kit.glob("materials/*.png")), "the kit carries the task's plots as PNG"
 
     template = check_kit(kit)
     assert template.tests_exit_code == 0, template.tests_output

@@ -3,6 +3,7 @@
     python grading/build/build.py              # writes grading/inputs/, grading/answers/ and
                                                # grading/build/behaviour.json (committed)
     python grading/build/build.py --out DIR    # writes the same files flat into DIR
+    python grading/build/build.py --out DIR --install   # both
 
 Deterministic (fixed seeds, no clock): the hidden split of the 1,797 digits into
 train / val / test, the hidden training config (its seed among others), the probe
@@ -147,6 +148,7 @@ def measure(kit: ModuleType, config: dict[str, Any], test: list[int]) -> dict[st
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=None, help="write everything flat here")
+    parser.add_argument("--install", action="store_true", help="with --out: also write in place")
     args = parser.parse_args()
     torch.set_num_threads(1)
     torch.use_deterministic_algorithms(True)
@@ -164,25 +166,27 @@ def main() -> None:
         "tolerance": {k: 0.10 if metrics[k] < 0.3 else 0.03 for k in metrics},
     }
 
+    targets: list[tuple[dict[str, Path], Path]] = []
     if args.out is not None:
         out = args.out
         out.mkdir(parents=True, exist_ok=True)
-        paths = {n: out / n for n in ("config.json", "probe.safetensors", "test.json")}
-        behaviour_path = out / "behaviour.json"
-    else:
+        flat = {n: out / n for n in ("config.json", "probe.safetensors", "test.json")}
+        targets.append((flat, out / "behaviour.json"))
+    if args.out is None or args.install:
         inputs, answer_dir = TASK / "grading" / "inputs", TASK / "grading" / "answers"
         inputs.mkdir(parents=True, exist_ok=True)
         answer_dir.mkdir(parents=True, exist_ok=True)
-        paths = {
+        in_place = {
             "config.json": inputs / "config.json",
             "probe.safetensors": inputs / "probe.safetensors",
             "test.json": answer_dir / "test.json",
         }
-        behaviour_path = TASK / "grading" / "build" / "behaviour.json"
-    paths["config.json"].write_text(json.dumps(config) + "\n", encoding="utf-8")
-    save_file(tensors, str(paths["probe.safetensors"]))
-    paths["test.json"].write_text(json.dumps(answers) + "\n", encoding="utf-8")
-    behaviour_path.write_text(json.dumps(behaviour, indent=1) + "\n", encoding="utf-8")
+        targets.append((in_place, TASK / "grading" / "build" / "behaviour.json"))
+    for paths, behaviour_path in targets:
+        paths["config.json"].write_text(json.dumps(config) + "\n", encoding="utf-8")
+        save_file(tensors, str(paths["probe.safetensors"]))
+        paths["test.json"].write_text(json.dumps(answers) + "\n", encoding="utf-8")
+        behaviour_path.write_text(json.dumps(behaviour, indent=1) + "\n", encoding="utf-8")
     print(json.dumps(metrics, indent=1))
     shutil.rmtree(TASK / "solution" / "__pycache__", ignore_errors=True)
 
