@@ -64,14 +64,34 @@ class DemoInfo:
     links: list[str]
 
 
-def _zip_folder(folder: Path) -> bytes:
+def _zip_folder(folder: Path, extra: dict[str, str] | None = None) -> bytes:
     from grader.task import iter_files
 
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
         for p in iter_files(folder):
             zf.write(p, p.relative_to(folder).as_posix())
+        for name, text in (extra or {}).items():
+            zf.writestr(name, text)
     return buf.getvalue()
+
+
+def _sample(root: str, which: str) -> bytes | None:
+    """A task's sample submission as a zip: solution/ or starter/. A research-taste starter
+    holds only materials; the kit adds the unfilled answers template, so the demo does too."""
+    from grader.bundle import answers_template_for
+    from grader.task import load_task
+
+    folder = Path(root) / which
+    if not folder.is_dir():
+        return None
+    extra: dict[str, str] = {}
+    task = load_task(Path(root))
+    if which == "starter" and task.questions is not None:
+        answers = task.questions.answers_file
+        if not (folder / answers).exists():
+            extra[answers] = answers_template_for(task)
+    return _zip_folder(folder, extra)
 
 
 def seed_demo(services: Services) -> DemoInfo:
@@ -101,10 +121,9 @@ def seed_demo(services: Services) -> DemoInfo:
     submitted: list[tuple[str, str, int, bool]] = []
     for task in tasks:
         for which, inv in invites.items():
-            folder = Path(task.root) / which
-            if not folder.is_dir():
+            data = _sample(task.root, which)
+            if data is None:
                 continue
-            data = _zip_folder(folder)
             try:
                 got = receive(services, inv.applicant, task, f"{task.id}-{which}.zip", [data])
             except UploadRejected as e:

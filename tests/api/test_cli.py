@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from api.app import create_app
 from grader.cli import app
-from tests.api.conftest import PY_EXEC, Service, fake_grade, make_settings
+from tests.api.conftest import PY_EXEC, Service, add_user, fake_grade, make_settings
 
 
 @pytest.fixture
@@ -90,3 +90,38 @@ def test_demo_seeds_every_task_and_grades_its_samples(
         assert body["status"] == "graded" and full == (which == "solution"), (task, which, body)
     again = seed_demo(services)
     assert not any(new for *_, new in again.submissions)
+
+
+def test_demo_submits_the_kit_template_as_a_research_taste_starter(
+    service_factory: Callable[..., Service],
+) -> None:
+    """A research-taste starter holds only materials; the demo submits it with the kit's
+    unfilled answers template, which grades to 0, next to the reference at full marks."""
+    from api.cli import seed_demo
+    from grader.questions.grade import grade_answers
+    from grader.report import Report
+    from grader.task import Task
+    from tests.conftest import REPO
+
+    def host_grade(task: Task, submission: Path, artifacts: Path) -> Report:
+        return grade_answers(task, submission, artifacts_dir=artifacts)
+
+    svc = service_factory(grade_fn=host_grade, tasks=(REPO / "tasks" / "results-critique",))
+    services = svc.client.app.state.services  # type: ignore[attr-defined]
+    info = seed_demo(services)
+    assert sorted(w for _, w, _, new in info.submissions if new) == ["solution", "starter"]
+    add_user(svc, "ops", "operator")
+    ops = svc.login("ops")
+    scores = {}
+    for _, which, sid, _ in info.submissions:
+        deadline = time.monotonic() + 30
+        while (body := ops.get(f"/api/v1/submissions/{sid}").json())["status"] in (
+            "queued",
+            "running",
+        ):
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assert body["status"] == "graded", body
+        scores[which] = (body["score"], body["max_score"])
+    assert scores["starter"][0] == 0
+    assert scores["solution"][0] == scores["solution"][1]
