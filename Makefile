@@ -66,6 +66,7 @@ models: images  ## retrain the tasks' committed small models in the cpu image, i
 	  echo "models: $$t"; \
 	  docker run --rm --network none -u $$(id -u):$$(id -g) -e HOME=/tmp -v "$$PWD/$$t:/task" -w /task \
 	    assess/cpu:latest python grading/build/build.py --out /tmp/build --install || exit 1; \
+	  chmod -R a+rX "$$t"; \
 	done
 	@echo "models: rebuilt; git diff shows what changed (tests/test_task_models.py checks the behaviour)"
 

@@ -157,4 +157,27 @@ def load_task(root: Path | str) -> Task:
         if not folder.is_dir():
             raise TaskSpecError(f"{root}: missing required folder {folder.relative_to(root)}/")
     _ = task.key  # research-taste: the items, the key and its measured outcomes agree
+    _check_readable(task)
     return task
+
+
+def _check_readable(task: Task) -> None:
+    """The sandboxes mount grading/ and starter/ as they are, for an unprivileged user.
+
+    Raises:
+        TaskSpecError: a file or folder there is not readable by others (e.g. a build step
+            that wrote mode 0600); the check phase would fail on it at grading time.
+    """
+    for folder in (task.grading, task.starter):
+        if not folder.is_dir():
+            continue
+        for p in [folder, *folder.rglob("*")]:
+            if p.is_symlink() or any(part in IGNORED_NAMES for part in p.parts):
+                continue
+            need = 0o005 if p.is_dir() else 0o004
+            mode = p.stat().st_mode
+            if mode & need != need:
+                raise TaskSpecError(
+                    f"{p}: not readable by the sandbox's user (mode {mode & 0o777:o}); "
+                    f"run: chmod -R a+rX {task.root}"
+                )

@@ -254,6 +254,25 @@ def test_template_task_loads() -> None:
     assert len(task.digest) == 64
 
 
+def test_grading_file_unreadable_by_the_sandbox_user_is_a_task_error(tmp_path: Path) -> None:
+    """A build step that wrote mode 0600 would make the check phase fail at grading time;
+    loading the task says so first, naming the file and the fix."""
+    import shutil
+
+    root = tmp_path / "_template"
+    shutil.copytree(TEMPLATE, root)
+    secret = root / "grading" / "answers" / "expected.json"
+    secret.chmod(0o600)
+    with pytest.raises(TaskSpecError, match=r"expected\.json: not readable .*\(mode 600\).*chmod"):
+        load_task(root)
+    secret.chmod(0o644)
+    (root / "starter" / "tests").chmod(0o700)
+    with pytest.raises(TaskSpecError, match=r"starter/tests: not readable"):
+        load_task(root)
+    (root / "starter" / "tests").chmod(0o755)
+    assert load_task(root).id == "template-task"
+
+
 def test_template_bad_cases_declare_ceilings() -> None:
     cases = load_task(TEMPLATE).bad_cases()
     assert {"forge", "garbage-output", "naive-overflow", "wrong-axis"} <= set(cases)
