@@ -192,14 +192,19 @@ def grade_cmd(
     from grader.pipeline import COMPLETED, grade
     from grader.prepare import prepare
     from grader.render import write_report
+    from grader.spec import TaskKind
     from grader.task import load_task
 
     with _user_errors():
         task = load_task(task_dir)
-        sandbox = _sandbox()
-        sandbox.image_id(_image(task.spec.image))
-        with err.status(f"preparing {task.id}"):
-            prepare(task, sandbox)
+        sandbox: Sandbox | None = None
+        # A research-taste task's answers are scored on the host: no engine, no image, unless
+        # the task has a prepare step of its own to run.
+        if task.spec.kind != TaskKind.research_taste or task.spec.prepare is not None:
+            sandbox = _sandbox()
+            sandbox.image_id(_image(task.spec.image))
+            with err.status(f"preparing {task.id}"):
+                prepare(task, sandbox)
         dest = out_dir / task.id
         stems = _stems(submissions)
         with _progress(as_json) as progress:

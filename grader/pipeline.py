@@ -72,7 +72,7 @@ def grade(
     task: Task,
     submission: Path | str,
     *,
-    sandbox: Sandbox,
+    sandbox: Sandbox | None,
     artifacts_dir: Path | None = None,
     exclude: frozenset[str] = frozenset(),
     queued_s: float = 0.0,
@@ -82,7 +82,11 @@ def grade(
     Every outcome of the submission (invalid, crashed, timed out, forged) and every failure
     of the sandbox is a report status with an explanation; this function does not raise
     for them. `artifacts_dir`, if given, receives a copy of the run phase's outputs.
-    A research-taste task's answers file is scored on the host instead (no container).
+    A research-taste task's answers file is scored on the host instead (no container, no
+    image, no engine: `sandbox` may be None for it).
+
+    Raises:
+        ValueError: `sandbox` is None for a task that runs containers (a caller's bug).
     """
     if task.spec.kind == TaskKind.research_taste:
         from grader.questions.grade import grade_answers
@@ -90,6 +94,8 @@ def grade(
         return grade_answers(
             task, submission, artifacts_dir=artifacts_dir, exclude=exclude, queued_s=queued_s
         )
+    if sandbox is None:
+        raise ValueError(f"{task.id} is an implementation task: grading it needs a sandbox")
     t0 = time.monotonic()
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
     task_ref = TaskRef(

@@ -123,3 +123,44 @@ def test_validate_fixture_task(sandbox: Sandbox) -> None:
     cases = {c["case"]: c for c in result["cases"]}
     assert set(cases) == {"solution", "starter", "bad/wrong"}
     assert cases["solution"]["score"] == 10
+
+
+def test_research_taste_grades_without_an_engine(tmp_path: Path) -> None:
+    """Answers are scored on the host: no engine, no image (DOCKER_HOST points nowhere)."""
+    task = REPO / "tasks" / "results-critique"
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        "COLUMNS": "200",
+        "DOCKER_HOST": f"unix://{tmp_path}/no-engine.sock",
+    }
+    r = subprocess.run(
+        [
+            *ASSESS,
+            "grade",
+            "--task",
+            str(task),
+            "--json",
+            "-o",
+            str(tmp_path / "r"),
+            str(task / "solution"),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
+    )
+    assert r.returncode == 0, r.stderr
+    report = json.loads(r.stdout)
+    assert report["status"] == "graded" and report["score"] == report["max_score"]
+    # An implementation task still needs the engine, and says so in one line.
+    r = subprocess.run(
+        [*ASSESS, "grade", "--task", str(TASK), str(TASK / "solution")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
+    )
+    assert r.returncode != 0 and r.stderr.strip().count("\n") == 0, r.stderr
