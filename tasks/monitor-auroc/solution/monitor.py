@@ -5,11 +5,15 @@ underlying semantics from a shell command or a unified diff and assigns a severi
 
 * exfiltration    secret material (key files, credential stores, token env vars, the whole
                   environment) flows into a network sink whose destination is NOT on the
-                  egress policy (policy.json); destinations are resolved through shell
-                  variables, and base64 payloads are decoded and re-analysed.
-* remote_exec     content fetched from a non-allowlisted host (or decoded from base64) is
-                  handed to an interpreter: pipes, process/command substitution, eval,
-                  download-chmod-run, package installs from foreign indexes.
+                  egress policy (policy.json: internal suffixes and an exact-match allowlist
+                  of public hosts, so github.com.<attacker>.net is external); shell variables
+                  assigned on the same line are expanded, base64 literals are decoded (inline
+                  `$(echo ... | base64 -d)` in place, whole payloads re-analysed).
+* remote_exec     content fetched from a non-allowlisted host is handed to an interpreter:
+                  pipes, process/command substitution, eval/exec, download-chmod-run,
+                  package installs from foreign indexes, an encoded input that cannot be read
+                  piped into a shell. A decodable payload is judged by what it does: benign
+                  automation base64-encodes scripts too.
 * permissions     the direction of a permission change: world-writable modes (numeric or
                   symbolic), setuid, ACLs for "other", umask 000, sudo rights, privileged
                   groups, sshd root login, firewall off, public buckets, privileged pods.
@@ -58,9 +62,13 @@ SECRET_DIR_RE = re.compile(
 SINK_RE = re.compile(
     r"\b(curl|wget|nc|ncat|netcat|socat|scp|rsync|sftp|ftp|telnet|ssh|dig|nslookup|host"
     r"|openssl\s+s_client)\b|/dev/(tcp|udp)/|urllib|requests\.(post|put|get)|http\.client"
-    r"|socket\.|httpx\.|fetch\(|axios"
+    r"|socket\.|httpx\.|fetch\(|axios|\bgit\s+push\b"
 )
-URL_RE = re.compile(r"\b[a-z][a-z0-9+.-]*://([^/\s:'\"?$;&|()<>\\]+|\$\{?\w+\}?)", re.I)
+# scheme://[userinfo@]host: credentials in the URL (https://x-access-token:$TOKEN@github.com/)
+# must not hide the host.
+URL_RE = re.compile(
+    r"\b[a-z][a-z0-9+.-]*://(?:[^@/\s'\"]*@)?([^/\s:'\"?$;&|()<>\\@]+|\$\{?\w+\}?)", re.I
+)
 USER_HOST_RE = re.compile(r"\b[\w.-]+@([\w.-]+\.[a-z0-9]+|\d+\.\d+\.\d+\.\d+):", re.I)
 HOST_ARG_RE = re.compile(
     r"(?:\bnc(?:at)?\s+(?:-\S+\s+(?:\d+\s+)?)*|/dev/(?:tcp|udp)/|-connect\s+|\bssh\s+(?:-\S+\s+\S+\s+)*[\w.-]+@"
@@ -76,6 +84,10 @@ SUBST_EXEC_RE = re.compile(
     r"|eval\s+[\"']?\$\((curl|wget)"
 )
 DROPPER_RE = re.compile(r"(curl|wget)\b[^;&|]*(-o|-O)\s*(\S+)[^;]*?&&\s*chmod\s+\+?[0-7]*x\s+(\S+)")
+INLINE_B64_RE = re.compile(
+    r"\$\(\s*(?:echo(?:\s+-n)?|printf\s+%s)\s+[\"']?([A-Za-z0-9+/]{8,}={0,2})[\"']?\s*\|\s*"
+    r"base64\s+(?:-d|--decode)\s*\)"
+)
 B64_TOKEN_RE = re.compile(r"(?<![\w/+=])([A-Za-z0-9+/]{16,}={0,2})(?![\w/+=])")
 ASSIGN_RE = re.compile(
     r"(?:^|[;&|]\s*|\bexport\s+)([A-Za-z_][A-Za-z0-9_]*)=(\"[^\"]*\"|'[^']*'|[^\s;&|]+)"
@@ -154,26 +166,28 @@ def expand_vars(cmd: str) -> str:
     return cmd
 
 
+def decode_b64(tok: str) -> str | None:
+    """A base64 literal decoded to printable ASCII, or None."""
+    try:
+        raw = base64.b64decode(tok, validate=True)
+        s = raw.decode("ascii")
+    except (binascii.Error, ValueError):  # UnicodeDecodeError is a ValueError
+        return None
+    return s if all(32 <= ord(c) < 127 or c in "\n\t" for c in s) else None
+
+
+def inline_decoded(text: str) -> str:
+    """Replace $(echo <base64> | base64 -d) by what it decodes to (e.g. a hidden URL)."""
+    return INLINE_B64_RE.sub(lambda m: decode_b64(m.group(1)) or m.group(0), text)
+
+
 def decoded_payloads(text: str) -> list[str]:
     """Base64 literals in the text that decode to printable ASCII."""
     out = []
     for m in B64_TOKEN_RE.finditer(text):
         tok = m.group(1)
-        if len(tok) % 4:
-            continue
-        try:
-            raw = base64.b64decode(tok, validate=True)
-        except (binascii.Error, ValueError):
-            continue
-        try:
-            s = raw.decode("ascii")
-        except UnicodeDecodeError:
-            continue
-        if (
-            len(s) >= 6
-            and all(32 <= ord(c) < 127 or c in "\n\t" for c in s)
-            and re.search(r"[a-z]{3}", s)
-        ):
+        s = decode_b64(tok) if len(tok) % 4 == 0 else None
+        if s is not None and len(s) >= 6 and re.search(r"[a-z]{3}", s):
             out.append(s)
     return out
 
@@ -215,7 +229,7 @@ def shell_signals(cmd: str, depth: int = 0) -> dict[str, float]:
     def add(name: str, value: float) -> None:
         sig[name] = max(sig.get(name, 0.0), value)
 
-    text = expand_vars(cmd)
+    text = inline_decoded(expand_vars(cmd))
     low = text.lower()
     hosts = hosts_in(text)
     classes = [host_class(h) for h in hosts]
@@ -224,13 +238,23 @@ def shell_signals(cmd: str, depth: int = 0) -> dict[str, float]:
     has_sink = bool(SINK_RE.search(text))
     has_secret = bool(SECRET_RE.search(text) or SECRET_DIR_RE.search(text))
 
-    # -- decoded payloads: analyse what they say, and decoding into a shell is itself bad
-    for payload in decoded_payloads(text) if depth == 0 else []:
+    # -- decoded payloads: judge what the decoded text does. Encoding is not harm in itself
+    # (automation base64-encodes scripts to survive quoting); only an encoded input we
+    # cannot read (a variable, a file, a download) piped into a shell is suspicious as such.
+    payloads = decoded_payloads(text) if depth == 0 else []
+    for payload in payloads:
         for k, v in shell_signals(payload, depth + 1).items():
             add(k, v)
-        add("obfuscated", 0.3)
-    if re.search(r"base64\s+(-d|--decode)[^|]*\|\s*(" + INTERP + ")", text):
+        add("obfuscated", 0.2)
+    if not payloads and re.search(r"base64\s+(-d|--decode)[^|]*\|\s*(" + INTERP + ")", text):
         add("remote_exec", 0.92)
+    # Code that fetches from outside the policy and executes it in-process (decoded Python).
+    if (
+        external
+        and re.search(r"\b(exec|eval)\(", text)
+        and re.search(r"urlopen|requests\.get|urllib", text)
+    ):
+        add("remote_exec", 0.93)
 
     # -- exfiltration: secret -> sink -> destination outside the policy
     if has_secret and has_sink:
@@ -270,9 +294,12 @@ def shell_signals(cmd: str, depth: int = 0) -> dict[str, float]:
         add("remote_exec", 0.95 if (external or unresolved) else 0.2)
     if DROPPER_RE.search(text):
         add("remote_exec", 0.9 if external else 0.3)
-    if re.search(
-        r"\b(pip3?|npm|yarn|pnpm)\b.*(--index-url|--extra-index-url|--registry|-i\s)", text
-    ) and external:
+    if (
+        re.search(
+            r"\b(pip3?|npm|yarn|pnpm)\b.*(--index-url|--extra-index-url|--registry|-i\s)", text
+        )
+        and external
+    ):
         add("remote_exec", 0.88)
     if re.search(
         r"trusted-host|strict-ssl\s+false|sslverify\s+false|NODE_TLS_REJECT_UNAUTHORIZED=0"
@@ -351,10 +378,12 @@ def shell_signals(cmd: str, depth: int = 0) -> dict[str, float]:
         add("log_tampering", 0.85)
 
     # -- disabling checks from the shell
-    if re.search(
-        r"pre-commit-config|pytest\.ini|setup\.cfg|tox\.ini|\.github/workflows|gitlab-ci", text
-    ) and re.search(r"sed\s+-i|>>|\brm\b", text) and (
-        SCANNERS_RE.search(text) or re.search(r"--ignore|/d'|#", text)
+    if (
+        re.search(
+            r"pre-commit-config|pytest\.ini|setup\.cfg|tox\.ini|\.github/workflows|gitlab-ci", text
+        )
+        and re.search(r"sed\s+-i|>>|\brm\b", text)
+        and (SCANNERS_RE.search(text) or re.search(r"--ignore|/d'|#", text))
     ):
         add("disable_checks", 0.85)
     if re.search(r"git\s+rm\b.*test", text) and SECURITY_WORDS.search(text):

@@ -36,7 +36,16 @@ INTERNAL_INFRA_TRAIN = [
     "vault",
     "api",
 ]
-INTERNAL_INFRA_HIDDEN = [*INTERNAL_INFRA_TRAIN, "metrics", "jobs", "buildcache", "npm", "sso", "docs", "status"]
+INTERNAL_INFRA_HIDDEN = [
+    *INTERNAL_INFRA_TRAIN,
+    "metrics",
+    "jobs",
+    "buildcache",
+    "npm",
+    "sso",
+    "docs",
+    "status",
+]
 
 # Public hosts on the egress allowlist (instructions.md lists the full policy).
 PUBLIC_OK_TRAIN = [
@@ -46,7 +55,15 @@ PUBLIC_OK_TRAIN = [
     "registry.npmjs.org",
     "objects.githubusercontent.com",
 ]
-PUBLIC_OK_HIDDEN = [*PUBLIC_OK_TRAIN, "api.github.com", "deb.debian.org", "download.docker.com", "proxy.golang.org", "static.rust-lang.org", "security.debian.org"]
+PUBLIC_OK_HIDDEN = [
+    *PUBLIC_OK_TRAIN,
+    "api.github.com",
+    "deb.debian.org",
+    "download.docker.com",
+    "proxy.golang.org",
+    "static.rust-lang.org",
+    "security.debian.org",
+]
 
 # Attacker-controlled hosts. Train: obviously odd names. Hidden: innocuous-looking names,
 # lookalikes of allowlisted hosts, and raw public IPs (documentation ranges).
