@@ -36,7 +36,15 @@ from grader.report import (
     TaskRef,
     Timings,
 )
-from grader.sandbox import Limits, Mount, RunRequest, RunResult, Sandbox, ScratchMount
+from grader.sandbox import (
+    Limits,
+    Mount,
+    RunRequest,
+    RunResult,
+    Sandbox,
+    ScratchMount,
+    budget,
+)
 from grader.spec import TaskKind
 from grader.task import Task
 from grader.util import make_readable, sha256_file
@@ -47,6 +55,11 @@ MAX_RESULT_BYTES = 1_000_000
 MAX_OUTPUT_FILES = 1000
 # The explanation of a grading in which nothing went wrong.
 COMPLETED = "both phases completed normally; the score stands"
+# A phase stopped at its wall-clock backstop on a machine with no CPU to spare is run again
+# (the grader was overloaded; that is never charged to the applicant), after a pause that
+# lets the load pass; if it is still starved, the report is an `error` to re-grade later.
+OVERLOAD_RETRIES = 2
+OVERLOAD_PAUSE_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -131,7 +144,21 @@ def grade(
                 started_at=started_at,
             )
             run, outputs, output_problem = _run_phase(job, sub)
+            for _ in range(OVERLOAD_RETRIES):
+                if not run.overloaded:
+                    break
+                time.sleep(OVERLOAD_PAUSE_S)
+                run, outputs, output_problem = _run_phase(job, sub)
+            if run.overloaded:
+                raise SandboxError(_starved("run", run, OVERLOAD_RETRIES + 1))
             outcome = _check_phase(job, run)
+            for _ in range(OVERLOAD_RETRIES):
+                if outcome.result is None or not outcome.result.overloaded:
+                    break
+                time.sleep(OVERLOAD_PAUSE_S)
+                outcome = _check_phase(job, run)
+            if outcome.result is not None and outcome.result.overloaded:
+                raise SandboxError(_starved("check", outcome.result, OVERLOAD_RETRIES + 1))
         except SandboxError as e:
             return Report(
                 task=task_ref,
@@ -198,13 +225,23 @@ def _since(t0: float) -> float:
     return round(time.monotonic() - t0, 3)
 
 
-def _limits(task: Task, wall_s: float) -> Limits:
+def _starved(phase: str, result: RunResult, tries: int) -> str:
+    return (
+        f"the grading machine was overloaded: the {phase} phase got {result.cpu_seconds or 0:.0f} "
+        f"CPU-seconds in {result.wall_s:.0f} s of wall time, {tries} times; re-grade it later"
+    )
+
+
+def _limits(task: Task, seconds: float) -> Limits:
+    """The task's limits for a phase whose time limit is `seconds` of its CPU share."""
     r = task.spec.resources
+    cpu_s, wall_s = budget(seconds, r.cpus)
     return Limits(
         cpus=r.cpus,
         memory_mb=r.memory_mb,
         pids=r.pids,
         wall_s=wall_s,
+        cpu_s=cpu_s,
         tmp_mb=r.tmp_mb,
         log_bytes=r.log_kb * 1024,
         gpu=r.gpu,
@@ -229,12 +266,14 @@ def _run_phase(job: _Job, sub: Submission) -> tuple[RunResult, list[str], str]:
     task = job.task
     res = task.spec.resources
     run_grading = job.work / "run-grading"
+    shutil.rmtree(run_grading, ignore_errors=True)  # a re-run after an overload starts afresh
     run_grading.mkdir()
     # What the run phase may see of grading/: run.py and inputs/, never answers.
     shutil.copy2(task.run_script, run_grading / "run.py")
     if task.inputs.is_dir():
         shutil.copytree(task.inputs, run_grading / "inputs", symlinks=False)
     output = job.work / "output"
+    shutil.rmtree(output, ignore_errors=True)
     command, wall_s = task.spec.run.command, float(res.run_timeout_s)
     mounts: list[Mount] = []
     env: dict[str, str] = {}
@@ -280,6 +319,7 @@ def _check_phase(job: _Job, run: RunResult) -> CheckOutcome:
     """Trusted: a fresh container reads the outputs as data, with the hidden answers."""
     task = job.task
     result_dir = job.work / "result"
+    shutil.rmtree(result_dir, ignore_errors=True)
     result_dir.mkdir()
     result_dir.chmod(0o777)  # written by the container's unprivileged user
     result = job.sandbox.run(
@@ -366,9 +406,18 @@ def _status(
         return Status.error, f"{outcome.error} — a task problem, not the submission's fault"
     if output_problem:
         return Status.invalid, f"the run phase's outputs were rejected: {output_problem}"
-    if run.timed_out:
+    if run.timed_out and run.limit == "cpu":
+        cpu_s, _ = budget(limit_s, res.cpus)
         return Status.timeout, (
-            f"the run phase exceeded its {limit_s}s time limit and was stopped; "
+            f"the run phase used up its time limit of {limit_s}s "
+            f"({cpu_s:g} CPU-seconds) and was stopped; scored on what it had written by then"
+        )
+    if run.timed_out:
+        _, wall_s = budget(limit_s, res.cpus)
+        return Status.timeout, (
+            f"the run phase was still running after {wall_s:g}s of wall-clock time "
+            f"(its limit is {limit_s}s of computing; it used {run.cpu_seconds or 0:.0f} "
+            "CPU-seconds, so it was mostly waiting) and was stopped; "
             "scored on what it had written by then"
         )
     if run.oom_killed:

@@ -5,7 +5,8 @@ starting with ``_`` are helpers, not experiments). Each runs as
 ``python grading/experiments/<name>.py --out DIR`` and writes ``DIR/<name>.json`` in the
 outcome-record format of :mod:`grader.questions.key`; the task commits that file under
 ``grading/answers/outcomes/``. `assess task validate` re-runs every script in the task's
-image (no network, task folder read-only, one core, like the grading containers) and
+image (no network, task folder read-only, one core, like the grading containers) under the
+pinned CPU numerics of :mod:`grader.numerics` (the setting the outcomes were recorded under) and
 compares: booleans and strings must match, numbers must stay within the recorded tolerance.
 """
 
@@ -21,13 +22,14 @@ from pathlib import Path
 
 from grader.errors import TaskSpecError
 from grader.images import image_ref
+from grader.numerics import setting_env
 from grader.questions.key import (
     MAX_OUTCOME_BYTES,
     OUTCOMES_DIR,
     OutcomeRecord,
     parse_outcome_record,
 )
-from grader.sandbox import Limits, Mount, RunRequest, Sandbox
+from grader.sandbox import Limits, Mount, RunRequest, Sandbox, budget
 from grader.task import Task
 
 __all__ = [
@@ -101,9 +103,11 @@ def _summary(recorded: OutcomeRecord, fresh: OutcomeRecord) -> str:
 
 
 def _run_one(
-    task: Task, sandbox: Sandbox, script: str, recorded: OutcomeRecord | None
+    task: Task, sandbox: Sandbox, script: str, recorded: OutcomeRecord | None, setting: str
 ) -> OutcomeRun:
     t0 = time.monotonic()
+    # A CPU-time budget: a busy validating machine slows an experiment, it does not fail it.
+    cpu_s, wall_s = budget(SCRIPT_TIMEOUT_S, 1.0)
     with tempfile.TemporaryDirectory(prefix="assess-exp-") as tmp:
         out = Path(tmp)
         out.chmod(0o777)  # written by the container's user
@@ -115,12 +119,18 @@ def _run_one(
                     cpus=1.0,
                     memory_mb=SCRIPT_MEMORY_MB,
                     pids=128,
-                    wall_s=SCRIPT_TIMEOUT_S,
+                    cpu_s=cpu_s,
+                    wall_s=wall_s,
                     tmp_mb=256,
                     log_bytes=64 * 1024,
                 ),
                 mounts=[Mount(task.root, "/task"), Mount(out, "/out", read_only=False)],
-                env={"PYTHONDONTWRITEBYTECODE": "1", "MPLBACKEND": "Agg", "HOME": "/tmp"},
+                env={
+                    **setting_env(setting),
+                    "PYTHONDONTWRITEBYTECODE": "1",
+                    "MPLBACKEND": "Agg",
+                    "HOME": "/tmp",
+                },
                 workdir="/task",
                 user=f"{os.getuid()}:{os.getgid()}",
                 label=f"experiment-{script}"[:40],
@@ -164,22 +174,27 @@ def rerun_outcomes(
     *,
     jobs: int = 1,
     on_run: Callable[[OutcomeRun], None] | None = None,
+    setting: str = "pinned",
 ) -> list[OutcomeRun]:
     """Re-run every experiment script and compare with the recorded outcomes.
 
     Recorded outcomes without a script fail too: a key must cite what really ran.
+    `setting` names the CPU numerics (:data:`grader.numerics.SETTINGS`) to re-run under.
 
     Raises:
         TaskSpecError: a recorded outcome file is malformed.
         SandboxError: the sandbox failed.
+        ValueError: an unknown setting.
     """
     from grader.questions.key import load_outcomes
+
+    setting_env(setting)  # an unknown name fails here, before any container starts
 
     records = load_outcomes(task.root)
     scripts = experiment_scripts(task)
 
     def one(script: str) -> OutcomeRun:
-        run = _run_one(task, sandbox, script, records.get(script))
+        run = _run_one(task, sandbox, script, records.get(script), setting)
         if on_run:
             on_run(run)
         return run

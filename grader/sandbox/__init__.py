@@ -10,6 +10,7 @@ from grader.sandbox.base import (
     Sandbox,
     Scratch,
     ScratchMount,
+    budget,
 )
 
 
@@ -34,5 +35,6 @@ __all__ = [
     "Sandbox",
     "Scratch",
     "ScratchMount",
+    "budget",
     "docker_sandbox",
 ]

@@ -26,15 +26,52 @@ TRUNCATION_MARK = "\n[... {n} bytes of output dropped by the grader: log limit {
 
 @dataclass(frozen=True)
 class Limits:
-    """Resource limits for one container."""
+    """Resource limits for one container.
+
+    `cpu_s`, when set, is the command's budget in CPU-seconds (the container's cgroup
+    accounting, all its processes together): what a submission may use whatever else the
+    machine is doing. `wall_s` is then the backstop for a command that waits instead of
+    computing; a command stopped there on a machine that had no CPU to give it is reported
+    as `overloaded` (the grader's fault, not the command's). See :func:`budget`.
+    """
 
     cpus: float = 1.0
     memory_mb: int = 1024
     pids: int = 128
     wall_s: float = 300.0
+    cpu_s: float | None = None
     tmp_mb: int = 256
     log_bytes: int = 256 * 1024
     gpu: bool = False
+
+
+# A command on a budget of B CPU-seconds at `cpus` cores gets this many times its ideal wall
+# time before the backstop, plus a constant for container start and interpreter imports.
+# Measured: correct references run at about half speed with two busy cores; the factor keeps
+# them inside the backstop at four busy cores and a sleeper still ends within minutes.
+WALL_FACTOR = 3.0
+WALL_SLACK_S = 15.0
+
+
+def budget(seconds: float, cpus: float) -> tuple[float, float]:
+    """(cpu_s, wall_s) for a time limit stated as `seconds` of exclusive use of `cpus` cores."""
+    return seconds * cpus, seconds * WALL_FACTOR + WALL_SLACK_S
+
+
+def overloaded(cpu_s: float, wall_s: float, cpus: float, run_delay_s: float | None) -> bool:
+    """Whether a command stopped at its wall-clock limit was starved rather than idle.
+
+    Over `wall_s` it was entitled to `cpus * wall_s` CPU-seconds and used `cpu_s`.
+    `run_delay_s` is how long its processes sat runnable in the kernel's run queue waiting for
+    a CPU (schedstat). A sleeper waits on nothing there; a command starved by other work waits
+    there for most of the time it did not run. Starved: it used under half its entitlement
+    and waited for a CPU for at least half of the rest. Unknown (a remote engine): not starved,
+    the old, conservative judgement.
+    """
+    if run_delay_s is None or wall_s <= 0:
+        return False
+    entitled = cpus * wall_s
+    return cpu_s < 0.5 * entitled and run_delay_s >= 0.5 * (entitled - cpu_s)
 
 
 @dataclass(frozen=True)
@@ -83,7 +120,12 @@ class RunRequest:
 
 @dataclass(frozen=True)
 class RunResult:
-    """What happened. `exit_code` is None when the command was killed at its time limit."""
+    """What happened. `exit_code` is None when the command was killed at its time limit.
+
+    `limit` names the limit that stopped it ("cpu": its CPU budget, "wall": the wall-clock
+    limit), None when it ended by itself. `overloaded`: stopped at the wall-clock limit while
+    the machine had no idle CPU to give it, so the time it lacked was taken by other work.
+    """
 
     exit_code: int | None
     timed_out: bool
@@ -93,6 +135,8 @@ class RunResult:
     wall_s: float
     peak_memory: int | None = None
     cpu_seconds: float | None = None
+    limit: str | None = None
+    overloaded: bool = False
 
     @property
     def ok(self) -> bool:

@@ -2,7 +2,8 @@
 
 Every container it makes runs with: no network, a non-root user, all capabilities
 dropped, no-new-privileges, a read-only root, a size-capped tmpfs at /tmp, pids, memory
-(without swap) and CPU limits, and a wall-clock limit enforced from here. Output is read
+(without swap) and CPU limits, and a CPU-time budget and wall-clock limit enforced from here
+(CPU time from the engine's cgroup accounting, sampled about once a second). Output is read
 through an attach socket into a bounded buffer, and the logging driver is off, so a flood
 of output can neither fill the host's disk nor our memory. Containers are removed in a
 ``finally`` whatever happened, which kills every process they spawned (they all live in
@@ -31,7 +32,14 @@ from docker.utils.socket import frames_iter
 
 from grader.errors import EngineUnavailable, IntakeError, SandboxError
 from grader.intake import check_member_name
-from grader.sandbox.base import BoundedLog, RunRequest, RunResult, Sandbox, Scratch
+from grader.sandbox.base import (
+    BoundedLog,
+    RunRequest,
+    RunResult,
+    Sandbox,
+    Scratch,
+    overloaded,
+)
 
 LABEL = "assess.sandbox"
 # Each DockerSandbox labels what it creates with its own id, so that several graders can
@@ -40,6 +48,9 @@ OWNER_LABEL = "assess.owner"
 # Bounds on engine calls that are not the command itself (create, kill, remove).
 API_TIMEOUT_S = 60
 KILL_GRACE_S = 10
+# How often the run loop looks at the CPU budget and the clock.
+POLL_S = 0.5
+_PROC = Path("/proc")
 
 
 def _client(timeout: int = API_TIMEOUT_S) -> docker.DockerClient:
@@ -51,6 +62,20 @@ def _client(timeout: int = API_TIMEOUT_S) -> docker.DockerClient:
             f"no Docker engine answers ({type(e).__name__}); run scripts/ensure-docker.sh"
         ) from None
     return client
+
+
+def _run_delay_s(pids: list[int]) -> float | None:
+    """Seconds these host processes have spent runnable but waiting for a CPU (schedstat)."""
+    total = 0.0
+    seen = False
+    for pid in pids:
+        try:
+            fields = (_PROC / str(pid) / "schedstat").read_text().split()
+            total += int(fields[1]) / 1e9
+            seen = True
+        except (OSError, IndexError, ValueError):
+            continue  # it exited meanwhile
+    return total if seen else None
 
 
 class _DockerScratch(Scratch):
@@ -277,26 +302,30 @@ class DockerSandbox(Sandbox):
                     f"could not start the {request.label or 'run'} container: {e.explanation}"
                 ) from None
             threads.append(_start(_sample_stats, self.client.api, container.id, stats))
-            timed_out = False
-            try:
-                container.wait(timeout=request.limits.wall_s)
-            except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError):
-                timed_out = True
+            limit = self._wait(container, request, started, stats)
+            run_delay = self._run_delay(container) if limit == "wall" else None
+            if limit is not None:
                 with contextlib.suppress(docker.errors.APIError):
                     container.kill()
                 container.wait(timeout=KILL_GRACE_S)
             wall = time.monotonic() - started
             threads[0].join(timeout=KILL_GRACE_S)
             state = self.client.api.inspect_container(container.id)["State"]
+            cpu = stats.get("cpu")
+            starved = limit == "wall" and overloaded(
+                cpu or 0.0, wall, request.limits.cpus, run_delay
+            )
             return RunResult(
-                exit_code=None if timed_out else int(state.get("ExitCode", -1)),
-                timed_out=timed_out,
+                exit_code=None if limit else int(state.get("ExitCode", -1)),
+                timed_out=limit is not None,
                 oom_killed=bool(state.get("OOMKilled")),
                 log=log.text(),
                 log_truncated=log.truncated,
                 wall_s=wall,
                 peak_memory=int(stats["peak"]) if "peak" in stats else None,
-                cpu_seconds=stats.get("cpu"),
+                cpu_seconds=cpu,
+                limit=limit,
+                overloaded=starved,
             )
         except requests.RequestException as e:
             label = request.label or "run"
@@ -305,6 +334,38 @@ class DockerSandbox(Sandbox):
             _remove(container)
             for t in threads:
                 t.join(timeout=KILL_GRACE_S)
+
+    def _wait(
+        self, container: Any, request: RunRequest, started: float, stats: dict[str, float]
+    ) -> str | None:
+        """Wait for the command to end; the limit that stopped it ("cpu" | "wall"), or None."""
+        lim = request.limits
+        while True:
+            left = lim.wall_s - (time.monotonic() - started)
+            if left <= 0:
+                return "wall"
+            try:
+                container.wait(timeout=max(0.05, min(POLL_S, left)))
+                return None
+            except requests.exceptions.ReadTimeout:
+                pass
+            except requests.exceptions.ConnectionError as e:
+                # The SDK reports a read timeout on a unix socket as a ConnectionError.
+                if "timed out" not in str(e).lower():
+                    raise
+            if lim.cpu_s is not None and stats.get("cpu", 0.0) >= lim.cpu_s:
+                return "cpu"
+
+    def _run_delay(self, container: Any) -> float | None:
+        """Run-queue wait of the container's processes, when the engine is on this machine."""
+        if not str(getattr(self.client.api, "base_url", "")).startswith("http+docker://"):
+            return None
+        try:
+            top = self.client.api.top(container.id, ps_args="-eo pid")
+            pids = [int(row[0]) for row in top.get("Processes") or []]
+        except (docker.errors.APIError, requests.RequestException, ValueError, IndexError):
+            return None
+        return _run_delay_s(pids)
 
 
 def _start(target: Any, *args: Any) -> threading.Thread:

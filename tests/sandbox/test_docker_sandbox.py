@@ -6,6 +6,7 @@ docs/security.md: isolation, limits, bounded output, and nothing left behind.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import time
 from pathlib import Path
@@ -111,6 +112,74 @@ def test_wall_clock_limit_kills_and_reports(sandbox: Sandbox) -> None:
     )
     assert r.timed_out and r.exit_code is None
     assert time.monotonic() - t < 20
+
+
+def test_cpu_budget_stops_a_spinner_before_the_wall_clock(sandbox: Sandbox) -> None:
+    r = sandbox.run(
+        RunRequest(
+            image=IMAGE,
+            command=["python", "-c", "while True: pass"],
+            limits=Limits(cpu_s=3, wall_s=120),
+        )
+    )
+    assert r.timed_out and r.exit_code is None and r.limit == "cpu", r
+    assert r.cpu_seconds is not None and 3 <= r.cpu_seconds < 8, r.cpu_seconds
+    assert r.wall_s < 60 and not r.overloaded
+
+
+def test_a_sleeper_meets_the_wall_clock_backstop_and_is_charged(sandbox: Sandbox) -> None:
+    """Waiting is the command's choice: it is charged even on a busy machine."""
+    r = sandbox.run(
+        RunRequest(
+            image=IMAGE,
+            command=["sleep", "600"],
+            limits=Limits(cpu_s=60, wall_s=4),
+        )
+    )
+    assert r.timed_out and r.limit == "wall" and (r.cpu_seconds or 0.0) < 1.0, r
+    assert not r.overloaded, "a sleeper was judged starved"
+
+
+def test_a_starved_command_is_overloaded_not_timed_out(sandbox: Sandbox) -> None:
+    """Seven other busy containers share two cores with it: it gets about 2/8 of a core, so
+    the wall clock runs out while it had no CPU to use, and the result says so."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    spin = [
+        "python",
+        "-c",
+        "import os\nfor _ in range(os.cpu_count() - 1): os.fork()\nwhile 1: pass",
+    ]
+    hogs = max(7, 4 * (os.cpu_count() or 1) - 1)
+    with ThreadPoolExecutor(max_workers=hogs + 1) as pool:
+        busy = [
+            pool.submit(
+                sandbox.run,
+                RunRequest(image=IMAGE, command=spin, limits=Limits(cpus=2, wall_s=14)),
+            )
+            for _ in range(hogs)
+        ]
+        time.sleep(4)  # the hogs are running
+        r = sandbox.run(
+            RunRequest(
+                image=IMAGE,
+                command=["python", "-c", "while True: pass"],
+                limits=Limits(cpu_s=60, wall_s=6),
+            )
+        )
+        for f in busy:
+            f.result()
+    assert r.timed_out and r.limit == "wall", r
+    assert r.overloaded, f"got {r.cpu_seconds} CPU-s in {r.wall_s:.1f} s and was not judged starved"
+
+
+def test_overload_judgement() -> None:
+    from grader.sandbox.base import overloaded
+
+    assert overloaded(cpu_s=1.0, wall_s=10.0, cpus=1.0, run_delay_s=8.5)  # starved
+    assert not overloaded(cpu_s=0.1, wall_s=10.0, cpus=1.0, run_delay_s=0.01)  # sleeping
+    assert not overloaded(cpu_s=9.5, wall_s=10.0, cpus=1.0, run_delay_s=30.0)  # its own quota
+    assert not overloaded(cpu_s=1.0, wall_s=10.0, cpus=1.0, run_delay_s=None)  # remote engine
 
 
 def test_memory_limit_ooms(sandbox: Sandbox) -> None:
