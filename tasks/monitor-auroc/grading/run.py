@@ -56,7 +56,10 @@ def refuse_unpickling() -> None:
     def refuse(*_args: Any, **_kwargs: Any) -> Any:
         raise RuntimeError(message)
 
-    class RefusingUnpickler:
+    # A subclass of the pure-Python unpickler, so that libraries which subclass
+    # pickle.Unpickler at import time and copy its class attributes (joblib, hence
+    # scikit-learn, copies `dispatch`) still import; creating any unpickler raises.
+    class RefusingUnpickler(pickle._Unpickler):  # type: ignore[name-defined,misc]
         def __init__(self, *_args: Any, **_kwargs: Any) -> None:
             raise RuntimeError(message)
 
