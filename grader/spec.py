@@ -52,6 +52,8 @@ class Resources(_Frozen):
     memory_mb: Annotated[int, Field(ge=64, le=262_144)] = 1024
     pids: Annotated[int, Field(ge=16, le=4096)] = 128
     gpu: bool = False
+    # Time limits are CPU budgets (timeout x cpus CPU-seconds) with a wall-clock backstop:
+    # grader.sandbox.budget. A busy grading machine slows a phase; it does not fail it.
     run_timeout_s: Annotated[int, Field(ge=1, le=7200)] = 300
     check_timeout_s: Annotated[int, Field(ge=1, le=3600)] = 300
     # tmpfs sizes: the only writable places in a container, so these bound its disk use.

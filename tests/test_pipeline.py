@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import os
 import shutil
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import pytest
 
 from grader.pipeline import grade
 from grader.report import SCHEMA, Report, Status
-from grader.sandbox import Sandbox
+from grader.sandbox import RunRequest, RunResult, Sandbox, Scratch
 from grader.task import Task, load_task
 from tests.conftest import FIXTURE_TASKS
 
@@ -119,3 +122,62 @@ def test_score_out_of_range_is_rejected(task: Task, sandbox: Sandbox, tmp_path: 
     report = grade(load_task(broken), task.solution, sandbox=sandbox)
     assert report.status == Status.error
     assert "exceeds max" in report.explanation
+
+
+class _Starving(Sandbox):
+    """The real engine, except that the first `starve` run-phase results are judged starved
+    (the overload judgement itself is tested against real contention in
+    tests/sandbox/test_docker_sandbox.py; this tests what the pipeline does with it)."""
+
+    name = "docker"
+
+    def __init__(self, inner: Sandbox, starve: int) -> None:
+        self.inner, self.starve, self.run_phases = inner, starve, 0
+
+    def run(self, request: RunRequest) -> RunResult:
+        result = self.inner.run(request)
+        if request.label != "run":
+            return result
+        self.run_phases += 1
+        if self.run_phases <= self.starve:
+            return dataclasses.replace(
+                result, timed_out=True, exit_code=None, limit="wall", overloaded=True
+            )
+        return result
+
+    def scratch(self, size_mb: int, *, image: str) -> AbstractContextManager[Scratch]:
+        return self.inner.scratch(size_mb, image=image)
+
+    def image_id(self, image: str) -> str:
+        return self.inner.image_id(image)
+
+
+def test_an_overloaded_run_is_retried_and_never_charged(
+    task: Task, sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import grader.pipeline
+
+    monkeypatch.setattr(grader.pipeline, "OVERLOAD_PAUSE_S", 0.0)
+    once = _Starving(sandbox, starve=1)
+    report = grade(task, task.solution, sandbox=once)
+    assert once.run_phases == 2
+    assert report.status == Status.graded and report.score == report.max_score
+
+    always = _Starving(sandbox, starve=99)
+    report = grade(task, task.solution, sandbox=always)
+    assert always.run_phases == 1 + grader.pipeline.OVERLOAD_RETRIES
+    assert report.status == Status.error and report.score is None
+    assert "overloaded" in report.explanation and "not the submission's fault" in report.explanation
+
+
+def test_a_spinner_is_stopped_by_its_cpu_budget(
+    task: Task, sandbox: Sandbox, tmp_path: Path
+) -> None:
+    report = grade(task, submit(tmp_path, "while True:\n    pass\n"), sandbox=sandbox)
+    if report.status == Status.error and os.getloadavg()[0] > 2 * (os.cpu_count() or 1):
+        # On a machine this busy the spinner cannot use 8 CPU-seconds inside its 39 s
+        # backstop; it was starved, and starving is never charged to the submission.
+        assert "overloaded" in report.explanation, report.explanation
+        return
+    assert report.status == Status.timeout, report.explanation
+    assert "CPU-seconds" in report.explanation and "used up its time limit" in report.explanation
