@@ -9,17 +9,47 @@ for the kit model (/kit/model.safetensors) and for the variant
 (/grading/inputs/variant.safetensors). Submitted numbers are only compared with it.
 
 Checks (sum 100):
-  format            10  applicant  heads.json: non-empty valid role lists; effects for all 8 heads
-  roles             25  reviewer   kit model: Jaccard(submitted, true) of the previous-token
-                                 heads x Jaccard of the induction heads
+  format            10  applicant  heads.json: non-empty valid role lists; effects for all 8
+                                   heads; a finite baseline loss and accuracy
+  roles             20  reviewer   kit model: Jaccard(submitted, true) of the previous-token
+                                   heads x Jaccard of the induction heads
+  baseline           5  reviewer   kit model: the unablated loss and accuracy on the
+                                   induction positions
   effects           20  reviewer   kit model: weighted per-head credit of the effect sizes
-  variant-roles     25  reviewer   find_heads() on the hidden variant: as `roles`
+  variant-roles     20  reviewer   find_heads() on the hidden variant: as `roles`
+  variant-baseline   5  reviewer   find_heads() on the hidden variant: as `baseline`
   variant-effects   20  reviewer   find_heads() on the hidden variant: as `effects`
 
-Effect credit, per head and metric: full when |submitted - true| <= tol, none at >= 3 tol,
-linear between; tol = 0.05 + 0.1 |true| nats for loss_increase, 0.02 + 0.1 |true| for
-accuracy_drop. Heads are weighted by |true| + a floor (0.1 nats; 0.02), so the heads that
+Tolerances come from the sampling noise of the reference's own measurement (grading/circuit.py
+== solution/find_heads.py up to float rounding). The submission measures on its own sequences
+(instructions.md: at least 1000), the grader on N_HIDDEN = 2000 hidden ones, so a correct
+submission differs from the grader by independent sampling noise of SD
+sigma_diff = sigma_1000 * sqrt(1 + 1000/2000) = 1.22 sigma_1000 at worst. sigma_1000, the SD of
+the pooled estimate over 1000 sequences, was measured on the kit model from 16,000 sequences
+(two pools of 8,000, seeds 777 and 4242; 400 subsamples of 1000 each; float rounding, batch
+size, hooks vs zeroed weights and float64 change the figures by < 1e-6, nothing next to this):
+
+  baseline loss 0.0187 nats, baseline accuracy 0.0034;
+  loss_increase   0.0010 (head 0.1, |x| 0.02) ... 0.0049 (1.1, 0.32), 0.0148 (0.0, 3.43):
+                  below 0.004 + 0.0033 |x|;
+  accuracy_drop   0.0004 ... 0.0011 (|x| < 0.01), 0.0043 (0.0, 0.25): below 0.0012 + 0.013 |x|.
+
+Full credit within TOL = about 4 sigma_diff (4 x 1.22 x the figures above, rounded up):
+0.1 nats / 0.018 for the baseline, 0.022 + 0.02 |x| nats for loss_increase, 0.007 + 0.07 |x|
+for accuracy_drop; credit falls linearly to 0 at 2 TOL (8 sigma_diff: no longer noise, a
+different quantity). Simulated on those pools against the grader's 2000 hidden sequences,
+3000 correct submissions of 1000 sequences each reached at most 0.83 TOL on any of the 18
+figures (2000 sequences: 0.50). Measuring one position off (the mask applied to the logits
+of the previous position: baseline loss 0.71 instead of 0.52, accuracy 0.88 instead of
+0.91, head effects 5-10% low) lands at 1.5-2 TOL on the baseline and 1.7 TOL on head 0.0's
+loss_increase, and loses about a fifth of the automatic score (bad/mask-one-off).
+Effect credit is weighted per head by |true| + a floor (0.1 nats; 0.02), so the heads that
 matter dominate and near-zero guesses for unimportant heads earn little.
+
+The variant's ground truth: the variant is the kit model with relabelled heads, so
+circuit.match_heads pairs its heads with the kit model's (same outputs and attention patterns
+on 100 hidden sequences) and the kit's measurement is relabelled; the figures equal a direct
+measurement to ~1e-7. If the pairing fails, the variant is measured directly.
 """
 
 from __future__ import annotations
@@ -28,24 +58,32 @@ import json
 import math
 import re
 import sys
-from pathlib import Path
 from typing import Any
 
 from assess_check import Check, Context, credit
 
 HIDDEN_SEED = 61_803_398
-N_HIDDEN = 1000
+N_HIDDEN = 2000
+N_MATCH = 100  # sequences on which the variant's heads are paired with the kit model's
 POINTS = {
     "format": 10.0,
-    "roles": 25.0,
+    "roles": 20.0,
+    "baseline": 5.0,
     "effects": 20.0,
-    "variant-roles": 25.0,
+    "variant-roles": 20.0,
+    "variant-baseline": 5.0,
     "variant-effects": 20.0,
 }
 ROLE_KEYS = ("previous_token_heads", "induction_heads")
+# Full credit within TOL, none from ZERO_AT x TOL; the docstring derives the numbers.
+ZERO_AT = 2.0
 METRICS = {  # name: (absolute tolerance, relative tolerance, weight floor)
-    "loss_increase": (0.05, 0.10, 0.10),
-    "accuracy_drop": (0.02, 0.10, 0.02),
+    "loss_increase": (0.022, 0.02, 0.10),
+    "accuracy_drop": (0.007, 0.07, 0.02),
+}
+BASELINE = {  # submitted key: (key in circuit.measure's output, tolerance)
+    "loss": ("baseline_loss", 0.1),
+    "accuracy": ("baseline_accuracy", 0.018),
 }
 MAX_BYTES = 256 * 1024
 HEAD_RE = re.compile(r"^([0-9])\.([0-9])$")
@@ -69,13 +107,33 @@ def _load(ctx: Context, name: str) -> Any:
         raise BadOutput(f"{name} is not valid UTF-8 JSON") from None
 
 
-def parse(
-    data: Any, names: list[str]
-) -> tuple[dict[str, list[str]] | None, dict[str, dict[str, float]], list[str]]:
-    """(roles or None if invalid, effects per head (valid entries only), problems)."""
-    problems: list[str] = []
+def _number(v: Any) -> float | None:
+    """A finite float from a JSON number, else None (bools, strings, NaN, 10**400 too)."""
+    if not isinstance(v, (int, float)) or isinstance(v, bool):
+        return None
+    try:
+        f = float(v)
+    except OverflowError:
+        return None
+    return f if math.isfinite(f) else None
+
+
+class Parsed:
+    """What heads.json (or find_heads' result) holds that can be scored."""
+
+    def __init__(self) -> None:
+        self.roles: dict[str, list[str]] | None = None  # None: invalid role lists
+        self.effects: dict[str, dict[str, float]] = {}  # valid heads only
+        self.baseline: dict[str, float] = {}  # valid entries only
+        self.problems: list[str] = []
+
+
+def parse(data: Any, names: list[str]) -> Parsed:
+    out = Parsed()
+    problems = out.problems
     if not isinstance(data, dict):
-        return None, {}, ["the top level is not a JSON object"]
+        problems.append("the top level is not a JSON object")
+        return out
     roles: dict[str, list[str]] | None = {}
     for key in ROLE_KEYS:
         value = data.get(key)
@@ -89,27 +147,30 @@ def parse(
             continue
         if roles is not None:
             roles[key] = sorted(set(value))
-    effects: dict[str, dict[str, float]] = {}
+    out.roles = roles
+    raw = data.get("baseline")
+    if isinstance(raw, dict):
+        for key in BASELINE:
+            f = _number(raw.get(key))
+            if f is not None:
+                out.baseline[key] = f
+    if len(out.baseline) < len(BASELINE):
+        problems.append("'baseline' lacks a finite 'loss' and 'accuracy'")
     raw = data.get("effects")
     if not isinstance(raw, dict):
         problems.append("'effects' is not an object mapping head names to effect sizes")
-        return roles, effects, problems
+        return out
     missing = 0
     for name in names:
         entry = raw.get(name)
         ok: dict[str, float] = {}
         if isinstance(entry, dict):
             for metric in METRICS:
-                v = entry.get(metric)
-                if isinstance(v, (int, float)) and not isinstance(v, bool):
-                    try:
-                        f = float(v)
-                    except OverflowError:
-                        continue
-                    if math.isfinite(f):
-                        ok[metric] = f
+                f = _number(entry.get(metric))
+                if f is not None:
+                    ok[metric] = f
         if len(ok) == len(METRICS):
-            effects[name] = ok
+            out.effects[name] = ok
         else:
             missing += 1
     if missing:
@@ -117,7 +178,7 @@ def parse(
             f"{missing} of {len(names)} heads lack finite 'loss_increase' and "
             "'accuracy_drop' values"
         )
-    return roles, effects, problems
+    return out
 
 
 def jaccard(a: list[str], b: list[str]) -> float:
@@ -149,7 +210,7 @@ def score_effects(effects: dict[str, dict[str, float]], measured: dict[str, Any]
             c = 0.0
             if got is not None:
                 tol = abs_tol + rel_tol * abs(true)
-                c = credit(abs(got - true), zero_at=3 * tol, full_at=tol)
+                c = credit(abs(got - true), zero_at=ZERO_AT * tol, full_at=tol)
             num += weight * c
             den += weight
             shown = "missing" if got is None else f"{got:.3f}"
@@ -158,16 +219,24 @@ def score_effects(effects: dict[str, dict[str, float]], measured: dict[str, Any]
     return total, lines
 
 
-def _measure(kit: Path, weights: Path) -> dict[str, Any]:
-    import circuit
-    import model as kit_model
-    import numpy as np
-
-    tokens, mask = kit_model.make_batch(np.random.default_rng(HIDDEN_SEED), N_HIDDEN)
-    return circuit.measure(kit_model.load_model(weights), tokens, mask)
+def score_baseline(baseline: dict[str, float], measured: dict[str, Any]) -> tuple:
+    """Mean credit of the baseline loss and accuracy, and the feedback."""
+    total = 0.0
+    parts = []
+    for key, (true_key, tol) in BASELINE.items():
+        true = measured[true_key]
+        got = baseline.get(key)
+        c = 0.0
+        if got is not None:
+            c = credit(abs(got - true), zero_at=ZERO_AT * tol, full_at=tol)
+        total += c / len(BASELINE)
+        shown = "missing" if got is None else f"{got:.4f}"
+        parts.append(f"{key}: submitted {shown}, true {true:.4f}, credit {c:.2f}")
+    return total, "; ".join(parts)
 
 
 def check(ctx: Context) -> list[Check]:
+    import numpy as np
     import torch
 
     torch.set_num_threads(1)
@@ -178,90 +247,95 @@ def check(ctx: Context) -> list[Check]:
 
     cfg = kit_model.CONFIG
     names = circuit.head_names(cfg["n_layers"], cfg["n_heads"])
-    checks: list[Check] = []
+    tokens, mask = kit_model.make_batch(np.random.default_rng(HIDDEN_SEED), N_HIDDEN)
+    kit = kit_model.load_model(ctx.kit / "model.safetensors")
+    kit_measured = circuit.measure(kit, tokens, mask)
+    variant = kit_model.load_model(ctx.grading / "inputs" / "variant.safetensors")
+    match = circuit.match_heads(kit, variant, tokens[:N_MATCH])
+    if match is not None:
+        var_measured = circuit.relabel(kit_measured, match)
+    else:  # not a pure relabelling of the kit model: measure it in full
+        var_measured = circuit.measure(variant, tokens, mask)
 
-    # ---- heads.json: the kit model
-    kit_measured = _measure(ctx.kit, ctx.kit / "model.safetensors")
-    kit_truth = circuit.roles(kit_measured)
     try:
-        roles, effects, problems = parse(_load(ctx, "heads.json"), names)
+        sub = parse(_load(ctx, "heads.json"), names)
     except BadOutput as e:
-        roles, effects, problems = None, {}, [str(e)]
-    if roles is not None and not all(roles[k] for k in ROLE_KEYS):
-        problems.append("a role list is empty")
-    fmt = 0.5 * (roles is not None and all(roles[k] for k in ROLE_KEYS))
-    fmt += 0.5 * len(effects) / len(names)
-    checks.append(
+        sub = Parsed()
+        sub.problems.append(str(e))
+    roles_ok = sub.roles is not None and all(sub.roles[k] for k in ROLE_KEYS)
+    if sub.roles is not None and not roles_ok:
+        sub.problems.append("a role list is empty")
+    fmt = 0.4 * roles_ok + 0.4 * len(sub.effects) / len(names)
+    fmt += 0.2 * (len(sub.baseline) == len(BASELINE))
+    checks = [
         Check(
             "format",
-            "heads.json: role lists and effect sizes for every head",
+            "heads.json: role lists, baseline and effect sizes for every head",
             round(POINTS["format"] * fmt, 2),
             POINTS["format"],
             "applicant",
             "heads.json is complete and valid."
-            if not problems
-            else "heads.json: " + "; ".join(problems)[:1500] + ".",
+            if not sub.problems
+            else "heads.json: " + "; ".join(sub.problems)[:1500] + ".",
         )
-    )
-    frac, detail = score_roles(roles, kit_truth)
-    checks.append(
-        Check(
-            "roles",
-            "Kit model: previous-token and induction heads",
-            round(POINTS["roles"] * frac, 2),
-            POINTS["roles"],
-            "reviewer",
-            f"Product of Jaccards {frac:.2f} ({detail}).",
-        )
-    )
-    frac, lines = score_effects(effects, kit_measured)
-    checks.append(
-        Check(
-            "effects",
-            "Kit model: per-head ablation effect sizes",
-            round(POINTS["effects"] * frac, 2),
-            POINTS["effects"],
-            "reviewer",
-            f"Weighted credit {frac:.2f} on {N_HIDDEN} hidden sequences (baseline loss "
-            f"{kit_measured['baseline_loss']:.3f}, "
-            f"accuracy {kit_measured['baseline_accuracy']:.3f}). " + "; ".join(lines),
-        )
-    )
+    ]
+    checks += _scored(sub, kit_measured, "", "Kit model", "")
 
-    # ---- variant_heads.json: find_heads() on the hidden variant
-    var_measured = _measure(ctx.kit, ctx.grading / "inputs" / "variant.safetensors")
-    var_truth = circuit.roles(var_measured)
     why = ""
     try:
-        v_roles, v_effects, v_problems = parse(_load(ctx, "variant_heads.json"), names)
+        v_sub = parse(_load(ctx, "variant_heads.json"), names)
     except BadOutput as e:
-        v_roles, v_effects, v_problems = None, {}, [str(e)]
+        v_sub = Parsed()
+        v_sub.problems.append(str(e))
         status = _status(ctx)
         why = f" find_heads() failed: {status}." if status else ""
-    note = ("" if not v_problems else " Problems: " + "; ".join(v_problems)[:800] + ".") + why
-    frac, detail = score_roles(v_roles, var_truth)
-    checks.append(
+    note = "" if not v_sub.problems else " Problems: " + "; ".join(v_sub.problems)[:800] + "."
+    checks += _scored(
+        v_sub, var_measured, "variant-", "find_heads() on a hidden relabelled model", note + why
+    )
+    return checks
+
+
+def _scored(sub: Parsed, measured: dict[str, Any], prefix: str, what: str, note: str) -> list:
+    """The roles, baseline and effects checks of one model."""
+    import circuit
+
+    out = []
+    frac, detail = score_roles(sub.roles, circuit.roles(measured))
+    out.append(
         Check(
-            "variant-roles",
-            "find_heads() on a hidden relabelled model: roles",
-            round(POINTS["variant-roles"] * frac, 2),
-            POINTS["variant-roles"],
+            f"{prefix}roles",
+            f"{what}: previous-token and induction heads",
+            round(POINTS[f"{prefix}roles"] * frac, 2),
+            POINTS[f"{prefix}roles"],
             "reviewer",
             f"Product of Jaccards {frac:.2f} ({detail}).{note}",
         )
     )
-    frac, lines = score_effects(v_effects, var_measured)
-    checks.append(
+    frac, detail = score_baseline(sub.baseline, measured)
+    out.append(
         Check(
-            "variant-effects",
-            "find_heads() on a hidden relabelled model: effect sizes",
-            round(POINTS["variant-effects"] * frac, 2),
-            POINTS["variant-effects"],
+            f"{prefix}baseline",
+            f"{what}: unablated loss and accuracy on the induction positions",
+            round(POINTS[f"{prefix}baseline"] * frac, 2),
+            POINTS[f"{prefix}baseline"],
             "reviewer",
-            f"Weighted credit {frac:.2f}. " + "; ".join(lines),
+            f"Credit {frac:.2f} on {N_HIDDEN} hidden sequences ({detail}; full credit within "
+            f"{BASELINE['loss'][1]} nats / {BASELINE['accuracy'][1]}).",
         )
     )
-    return checks
+    frac, lines = score_effects(sub.effects, measured)
+    out.append(
+        Check(
+            f"{prefix}effects",
+            f"{what}: per-head ablation effect sizes",
+            round(POINTS[f"{prefix}effects"] * frac, 2),
+            POINTS[f"{prefix}effects"],
+            "reviewer",
+            f"Weighted credit {frac:.2f} on {N_HIDDEN} hidden sequences. " + "; ".join(lines),
+        )
+    )
+    return out
 
 
 def _status(ctx: Context) -> str:

@@ -21,7 +21,8 @@ from model import load_model, make_batch  # noqa: E402, F401
 
 
 def find_heads(model) -> dict:
-    """Return {"previous_token_heads": [...], "induction_heads": [...], "effects": {...}}."""
+    """Return {"previous_token_heads": [...], "induction_heads": [...], "baseline": {...},
+    "effects": {...}} (the format of heads.json, see instructions.md)."""
     raise NotImplementedError("find_heads: your analysis goes here")
 
 
