@@ -74,7 +74,7 @@ def use_vocab(v: Vocab) -> None:
 
 
 def encode(text: str, v: Vocab | None = None) -> list[int]:
-    """Whitespace-separated token strings to ids, e.g. encode("<bos> bako temi <sep>")."""
+    """Whitespace-separated token strings to ids, e.g. encode("<bos> fafu zime <sep>")."""
     index = {t: i for i, t in enumerate((v or vocab()).tokens)}
     try:
         return [index[t] for t in text.split()]
