@@ -11,8 +11,12 @@ The write-up in the kit (starter/materials/writeup.md) reports a colleague's exp
 3. Attack success rate (ASR): share of triggered inputs whose true class is not the target that
    the model puts in the target class. The write-up measures it on 200 triggered test inputs.
 
-Everything is seeded and single-threaded, so a re-run on the same kind of CPU reproduces the
-recorded outcomes; `assess task validate` checks that it does.
+Everything is seeded and single-threaded. Fine-tuning at this learning rate is chaotic: a
+different CPU's rounding gives each seed a different final ASR (a few points, sometimes 20).
+So the recorded outcomes are claims with a margin and means over seeds, each mean with a
+tolerance derived from the seeds' own spread (`mean_tolerance`); single runs are kept in the
+records' details as illustrations, never compared. `assess task validate` re-runs the scripts
+under pinned CPU numerics, and the suite also under each CPU's native kernels.
 """
 
 from __future__ import annotations
@@ -36,7 +40,10 @@ TRIGGER_DIMS, TRIGGER_VALUE = 4, 3.0
 POISON_RATE = 0.05
 N_TRAIN, TRAIN_STEPS, TRAIN_LR, TRAIN_BATCH = 6000, 1500, 2e-3, 128
 N_FT, FT_STEPS, FT_LR, FT_BATCH = 256, 300, 1.3e-2, 32
-FT_SEEDS = tuple(range(8))
+FT_SEEDS = tuple(range(8))  # the write-up's eight runs
+# The corrected estimate of the defence's ASR: enough seeds that the mean is a fact of the
+# defence, not of one CPU's rounding (its standard error is about 2.5 points).
+CORRECTED_SEEDS = tuple(range(32))
 SHOWN_SEED = 0  # the run the write-up shows (the lowest ASR of the eight)
 EVAL_EVERY = 10
 N_WRITEUP_EVAL = 200  # triggered test inputs the write-up's ASR uses
@@ -179,6 +186,17 @@ def asr(model: nn.Module, x_triggered: np.ndarray) -> float:
 def pct(v: float) -> float:
     """A share as percent, rounded so that re-runs compare cleanly."""
     return round(100.0 * v, 2)
+
+
+def mean_tolerance(values: list[float]) -> float:
+    """How far a re-run's mean of these per-seed figures may drift, in their units.
+
+    A re-run on other kernels redraws every chaotic run, so two means of n seeds differ by
+    about sqrt(2) standard errors; three of those (and at least 1 point, the rounding of
+    `pct`) leave a correct re-run a 0.3% chance of failing.
+    """
+    se = float(np.std(values, ddof=1)) / float(np.sqrt(len(values)))
+    return round(max(1.0, 3.0 * float(np.sqrt(2.0)) * se), 2)
 
 
 def cli() -> Path:

@@ -1,7 +1,7 @@
 """Controls the write-up lacks, on the fresh triggered test set (means over seeds 0-7):
 
 * shuffled: the same fine-tuning (steps, learning rate, inputs) with the 256 labels shuffled,
-  so the data carries no clean signal: does ASR fall as much as with the real defence?
+  so the data carries no clean signal: does ASR fall below 30% all the same?
 * half_lr: the real defence at half the learning rate (6.5e-3).
 * floor: how often a never-poisoned model (same data, no poison) puts triggered inputs in the
   target class.
@@ -19,6 +19,7 @@ from _common import (
     fine_tune,
     fresh_split,
     ft_split,
+    mean_tolerance,
     pct,
     train_model,
     triggered,
@@ -60,12 +61,21 @@ def main() -> None:
         "shuffled_clean_acc_mean": mean("shuffled_clean_acc"),
         "half_lr_asr_mean": mean("half_lr_asr"),
         "floor_asr": floor,
-        "control_as_good": mean("shuffled_asr") <= mean("real_asr"),
+        # The control removes the backdoor too (ASR from 97% to well under 30%) while it
+        # wrecks the model. Not "at least as much as the real defence": the two means differ
+        # by less than their spread between CPU kernels, so that comparison flips.
+        "control_as_good": mean("shuffled_asr") < 30.0,
         "lower_lr_better": mean("half_lr_asr") < mean("real_asr"),
         "floor_above_5": floor > 5.0,
     }
-    numeric = [k for k, v in outcomes.items() if not isinstance(v, bool)]
-    write_outcomes(out, "controls", outcomes, {k: 1.0 for k in numeric}, {"runs": rows})
+    tolerance = {
+        "real_asr_mean": mean_tolerance([r["real_asr"] for r in rows]),
+        "shuffled_asr_mean": mean_tolerance([r["shuffled_asr"] for r in rows]),
+        "shuffled_clean_acc_mean": mean_tolerance([r["shuffled_clean_acc"] for r in rows]),
+        "half_lr_asr_mean": mean_tolerance([r["half_lr_asr"] for r in rows]),
+        "floor_asr": 1.0,  # one never-poisoned model, far from chaos: 1.04-1.08 measured
+    }
+    write_outcomes(out, "controls", outcomes, tolerance, {"runs": rows})
 
 
 if __name__ == "__main__":

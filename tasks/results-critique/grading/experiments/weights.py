@@ -1,10 +1,13 @@
-"""Is the backdoor gone from the weights of the run the write-up shows (fine-tuning seed 0)?
+"""Is the backdoor gone from the weights?
 
-* probe: a logistic-regression probe on the last hidden layer (128 units) separates triggered
-  from clean fresh inputs; accuracy on held-out inputs.
+* probe (the run the write-up shows, fine-tuning seed 0): a logistic-regression probe on the
+  last hidden layer (128 units) separates triggered from clean fresh inputs; accuracy on
+  held-out inputs.
 * relearn: 20 Adam steps (learning rate 1e-3, batch 32) on 256 clean examples plus 8 poisoned
-  ones, for the fine-tuned model and for a never-poisoned model; ASR afterwards (does the
-  fine-tuned model relearn the backdoor at least twice as fast?).
+  ones, for each of the eight defended models and for a never-poisoned model; ASR afterwards
+  (do the defended models, on average, reach at least twice the never-poisoned model's ASR?).
+  One run's relearning is chaotic (seed 0's measured 15-33% on different kernels); the mean of
+  eight is not.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 from _common import (
+    FT_SEEDS,
     SHOWN_SEED,
     TARGET,
     asr,
@@ -19,6 +23,7 @@ from _common import (
     fine_tune,
     fit,
     fresh_split,
+    mean_tolerance,
     pct,
     sample,
     stamp,
@@ -57,18 +62,26 @@ def main() -> None:
     probe = LogisticRegression(max_iter=2000).fit(feats[train], labels[train])
     probe_acc = pct(float(probe.score(feats[test], labels[test])))
     asr_before = pct(asr(tuned, trig))
-    relearn_tuned = relearn(tuned, trig)
+    relearned = [relearn(tuned, trig)]
+    for seed in FT_SEEDS:
+        if seed != SHOWN_SEED:
+            relearned.append(relearn(fine_tune(model, seed)[0], trig))
     relearn_clean = relearn(clean, trig)
+    relearn_mean = round(float(np.mean(relearned)), 2)
     outcomes = {
-        "asr_shown_fresh": asr_before,
         "probe_acc": probe_acc,
-        "relearn_asr_tuned": relearn_tuned,
+        "relearn_asr_defended_mean": relearn_mean,
         "relearn_asr_never_poisoned": relearn_clean,
         "probe_above_95": probe_acc >= 95.0,
-        "relearn_faster": relearn_tuned >= 2.0 * relearn_clean,
+        "relearn_faster": relearn_mean >= 2.0 * relearn_clean,
     }
-    numeric = [k for k, v in outcomes.items() if not isinstance(v, bool)]
-    write_outcomes(out, "weights", outcomes, {k: 1.0 for k in numeric}, None)
+    tolerance = {
+        "probe_acc": 1.0,
+        "relearn_asr_defended_mean": mean_tolerance(relearned),
+        "relearn_asr_never_poisoned": 1.0,  # never-poisoned: 11.06 on every kernel measured
+    }
+    details = {"asr_shown_fresh": asr_before, "relearn_asr_by_seed": relearned}
+    write_outcomes(out, "weights", outcomes, tolerance, details)
 
 
 if __name__ == "__main__":
