@@ -7,10 +7,15 @@ their own settings and, where they do not need Docker, their own grading functio
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
+import re
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import NoReturn
 from urllib.parse import parse_qsl, urlencode
 
 from fastapi import FastAPI, HTTPException, Request, Response
@@ -24,8 +29,11 @@ from api.core.config import Settings
 from api.core.db import migrate, transaction
 from api.routes import admin, applicants, auth, cohorts, health, submissions, tasks
 from api.services import GradeFn, Services, build_services
+from api.uploads import refresh_upload_limits
 
 log = logging.getLogger("assess.api")
+# The upload routes (API and portal form): their body cap is the task's.
+UPLOAD_PATH = re.compile(r"^/(?:api/v1/me|portal)/tasks/([^/]+)/submissions$")
 STATIC = Path(__file__).parent / "static"
 # Pages: our own script and styles only; nothing inline runs.
 PAGE_CSP = (
@@ -35,44 +43,89 @@ PAGE_CSP = (
 )
 
 
-class BodyLimit:
-    """Refuse request bodies over `max_bytes` while they arrive (413), chunked or not."""
+class BodyGuard:
+    """Deadlines and a byte cap for every request body, enforced while it arrives.
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    * The cap is ``limit_for(scope)``: an upload's is its task's, any other request's the
+      service's. A declared Content-Length over it is refused before reading anything; a
+      body (chunked or not) that grows past it is refused the moment it does.
+    * No gap between two parts of the body may exceed ``idle_s``; once the body has taken
+      longer than ``idle_s``, it must have arrived at ``min_rate`` bytes/s on average.
+
+    A refusal is a 413 or 408 with ``Connection: close``: the rest of the body is never read
+    and the server closes the connection. Whatever the app answers after that is dropped.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        limit_for: Callable[[Scope], int],
+        idle_s: float,
+        min_rate: int,
+    ) -> None:
         self.app = app
-        self.max_bytes = max_bytes
+        self.limit_for = limit_for
+        self.idle_s = idle_s
+        self.min_rate = min_rate
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.limit_for(scope)
         declared = dict(scope.get("headers", [])).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await _too_large(send, self.max_bytes)
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await _refuse(send, 413, f"request body larger than {limit} bytes")
             return
         seen = 0
+        body_done = False
         started = False
+        refused = False
+        t0 = time.monotonic()
 
-        async def limited() -> Message:
-            nonlocal seen
-            message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
-                    raise _BodyTooLarge
+        async def refuse(status_code: int, detail: str) -> NoReturn:
+            nonlocal refused
+            if not started and not refused:
+                refused = True
+                await _refuse(send, status_code, detail)
+            raise _Refused(detail)
+
+        async def guarded() -> Message:
+            nonlocal seen, body_done
+            if refused:
+                return {"type": "http.disconnect"}
+            if body_done:  # after the body: only a disconnect can come, whenever it comes
+                return await receive()
+            try:
+                message = await asyncio.wait_for(receive(), timeout=self.idle_s)
+            except TimeoutError:
+                await refuse(408, "request body not received in time")
+            if message["type"] != "http.request":
+                return message
+            seen += len(message.get("body", b""))
+            body_done = not message.get("more_body", False)
+            if seen > limit:
+                await refuse(413, f"request body larger than {limit} bytes")
+            elapsed = time.monotonic() - t0
+            if not body_done and elapsed > self.idle_s and seen < self.min_rate * elapsed:
+                await refuse(408, "request body arriving too slowly")
             return message
 
         async def tracking_send(message: Message) -> None:
             nonlocal started
+            if refused:
+                return
             if message["type"] == "http.response.start":
                 started = True
             await send(message)
 
         try:
-            await self.app(scope, limited, tracking_send)
-        except _BodyTooLarge:
-            if not started:
-                await _too_large(send, self.max_bytes)
+            await self.app(scope, guarded, tracking_send)
+        except Exception:
+            # The app may re-raise our refusal, or fail parsing a body cut short; either way
+            # the answer has been sent. Anything else is the app's own error.
+            if not refused:
+                raise
 
 
 class DropEmptyQuery:
@@ -91,17 +144,22 @@ class DropEmptyQuery:
         await self.app(scope, receive, send)
 
 
-class _BodyTooLarge(Exception):
+class _Refused(Exception):
     pass
 
 
-async def _too_large(send: Send, limit: int) -> None:
-    body = f'{{"detail":"request body larger than {limit} bytes"}}'.encode()
+async def _refuse(send: Send, status_code: int, detail: str) -> None:
+    body = json.dumps({"detail": detail}).encode()
     await send(
         {
             "type": "http.response.start",
-            "status": 413,
-            "headers": [(b"content-type", b"application/json"), (b"connection", b"close")],
+            "status": status_code,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+                (b"cache-control", b"no-store"),
+            ],
         }
     )
     await send({"type": "http.response.body", "body": body})
@@ -117,6 +175,7 @@ def start(services: Services) -> None:
         migrate(services.engine)
     with transaction(services.sessions) as session:
         loaded, problems = catalog.sync_tasks(session, s.tasks_dirs)
+        refresh_upload_limits(services, session)
     log.info("tasks loaded: %s (%d folders skipped)", ", ".join(loaded) or "none", len(problems))
     queue: JobQueue
     if s.broker_url:
@@ -157,8 +216,20 @@ def create_app(settings: Settings | None = None, *, grade_fn: GradeFn | None = N
     for module in (health, auth, applicants, submissions, tasks, cohorts, admin):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    app.add_middleware(BodyLimit, max_bytes=settings.max_upload_bytes)
     app.add_middleware(DropEmptyQuery)
+
+    def limit_for(scope: Scope) -> int:
+        found = UPLOAD_PATH.match(scope.get("path", ""))
+        if scope.get("method") == "POST" and found:
+            return services.upload_limits.get(found.group(1), settings.max_upload_bytes)
+        return settings.max_upload_bytes
+
+    app.add_middleware(
+        BodyGuard,
+        limit_for=limit_for,
+        idle_s=settings.body_timeout_s,
+        min_rate=settings.min_body_rate,
+    )
 
     @app.exception_handler(HTTPException)
     async def _html_login(request: Request, exc: HTTPException) -> Response:

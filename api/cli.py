@@ -41,9 +41,8 @@ def prepared(settings: Settings) -> Services:
 
 def serve(settings: Settings, host: str, port: int, demo: bool, log_level: str = "info") -> None:
     """Run the service with uvicorn (blocking)."""
-    import uvicorn
-
     from api.app import create_app
+    from api.server import serve as run
 
     if demo:
         services = prepared(settings)
@@ -52,7 +51,7 @@ def serve(settings: Settings, host: str, port: int, demo: bool, log_level: str =
         finally:
             services.engine.dispose()
         print_demo(info, host, port)
-    uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level)
+    run(create_app(settings), host, port, log_level)
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,8 @@ class Services:
     # Removes sandbox leftovers of dead processes (set with the Docker grading function).
     reap: Callable[[], None] | None = None
     extra: dict[str, str] = field(default_factory=dict)
+    # Each task's upload cap in bytes, for cutting a body off while it arrives.
+    upload_limits: dict[str, int] = field(default_factory=dict)
 
 
 def process_name(kind: str) -> str:

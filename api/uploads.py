@@ -17,13 +17,14 @@ from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from api import catalog
 from api.grading import new_job
 from api.models import Applicant, Job, Submission, TaskRow
 from api.services import Services
 from api.storage import SUFFIXES, TooLarge
-from grader.errors import IntakeError
+from grader.errors import IntakeError, TaskSpecError
 from grader.intake import intake
 
 # A zip is usually smaller than what it unpacks to; this slack covers archive overhead.
@@ -55,6 +56,17 @@ def safe_filename(name: str) -> str:
 def upload_limit(services: Services, task: TaskRow) -> int:
     rules = catalog.load(task.root).spec.submission
     return min(services.settings.max_upload_bytes, rules.max_bytes + _ZIP_SLACK)
+
+
+def refresh_upload_limits(services: Services, session: Session) -> None:
+    """Recompute every task's upload cap (at start-up and after a task sync)."""
+    limits = {}
+    for task in session.scalars(select(TaskRow)):
+        try:
+            limits[task.id] = upload_limit(services, task)
+        except TaskSpecError:  # a folder gone bad since it was loaded: the service cap holds
+            continue
+    services.upload_limits = limits
 
 
 def receive(

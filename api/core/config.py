@@ -40,6 +40,11 @@ class Settings(BaseSettings):
     secret_key: str = ""
     # Upper bound for one upload before any task rule applies (bytes).
     max_upload_bytes: Annotated[int, Field(ge=1)] = 200_000_000
+    # Deadlines for a request: all its headers within header_timeout_s; its body with no
+    # gap longer than body_timeout_s and, past that long, at min_body_rate bytes/s on average.
+    header_timeout_s: Annotated[float, Field(gt=0, le=600)] = 10.0
+    body_timeout_s: Annotated[float, Field(gt=0, le=3600)] = 20.0
+    min_body_rate: Annotated[int, Field(ge=0, le=1_000_000_000)] = 1024
     session_hours: Annotated[int, Field(ge=1, le=24 * 90)] = 12
     invite_days: Annotated[int, Field(ge=1, le=365)] = 30
     secure_cookies: bool = False

@@ -23,6 +23,7 @@ from api.schemas import (
     TaskPublic,
 )
 from api.services import Services
+from api.uploads import refresh_upload_limits
 from api.views import page
 
 router = APIRouter(tags=["tasks"])
@@ -83,6 +84,7 @@ def task_distribution(task_id: str, who: CurrentReviewer, db: SessionDep) -> Res
 def sync(who: CurrentOperator, db: SessionDep, services: ServicesDep) -> list[TaskPublic]:
     """Reload task folders (after a fix): versions, digests and rubrics are refreshed."""
     catalog.sync_tasks(db, services.settings.tasks_dirs)
+    refresh_upload_limits(services, db)
     db.commit()
     return [_public(t) for t in db.scalars(select(TaskRow).order_by(TaskRow.id))]
 
@@ -98,6 +100,7 @@ def regrade(
     """
     task = _task(db, task_id)
     catalog.upsert_task(db, catalog.load(task.root))
+    refresh_upload_limits(services, db)
     jobs = enqueue_regrade(db, task)
     db.commit()
     if services.queue is not None:
