@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import jinja2
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
@@ -25,11 +26,24 @@ TEMPLATES = Path(__file__).parent / "templates"
 
 
 @functools.cache
+def environment() -> jinja2.Environment:
+    """The one Jinja environment of the service: every page is rendered from it.
+
+    Autoescaping is on for every template, whatever its name (``select_autoescape`` would
+    leave ``*.html.j2`` raw); nothing in the templates is marked safe.
+    """
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        autoescape=True,
+    )
+    env.filters["pct"] = lambda x: "—" if x is None else f"{100 * x:.0f}%"
+    env.filters["num"] = lambda x: "—" if x is None else f"{x:g}"
+    return env
+
+
+@functools.cache
 def templates() -> Jinja2Templates:
-    t = Jinja2Templates(directory=str(TEMPLATES))
-    t.env.filters["pct"] = lambda x: "—" if x is None else f"{100 * x:.0f}%"
-    t.env.filters["num"] = lambda x: "—" if x is None else f"{x:g}"
-    return t
+    return Jinja2Templates(env=environment())
 
 
 def page(request: Request, name: str, who: Principal | None, **ctx: Any) -> HTMLResponse:

@@ -1,0 +1,155 @@
+"""Hostile data in every field a service page shows, for the escaping tests.
+
+Each field gets its own marker, ``"'><x-evil/data-f=FIELD><script>alert('FIELD')</script>``
+(no whitespace, so it fits an email address): a quote of each kind to break out of an
+attribute, then an element that only exists if the page emitted the text as markup, and a
+script that would open a dialog if it ran. Escaped, it reads ``&lt;x-evil/data-f=FIELD&gt;``;
+a browser shows the text and builds no ``x-evil`` element.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+from api.services import Services
+from grader.report import Check, Report
+from grader.task import Task
+from tests.api.conftest import CHEAP, RIGHT, RUBRIC_TOML, fake_grade, zip_bytes
+
+PASSWORD = "correct horse battery"
+
+
+def evil(field: str) -> str:
+    return f"\"'><x-evil/data-f={field}><script>alert('{field}')</script>"
+
+
+def escaped(field: str) -> str:
+    return f"&lt;x-evil/data-f={field}&gt;"
+
+
+RAW = "<x-evil"
+# Every field that holds hostile data in the seeded service.
+FIELDS = (
+    "task-title", "instructions", "criterion", "descriptor", "cohort", "applicant-name",
+    "email", "username", "comment", "note", "check-name", "feedback", "next", "error",
+    "message", "upload",
+)  # fmt: skip
+
+
+def hostile_task(root: Path, rubric_task: Path) -> Path:
+    """py-rubric with a hostile title, instructions and rubric text (id unchanged)."""
+    task = root / "py-rubric"
+    shutil.copytree(rubric_task, task)
+    toml = (task / "task.toml").read_text()
+    title = evil("task-title").replace('"', '\\"')
+    toml = toml.replace('title = "Fixture: compute the answer"', f'title = "{title}"')
+    assert "x-evil" in toml
+    (task / "task.toml").write_text(toml)
+    (task / "instructions.md").write_text(f"# Do it\n\n{evil('instructions')}\n")
+    crit = evil("criterion").replace('"', '\\"')
+    desc = evil("descriptor").replace('"', '\\"')
+    rubric = RUBRIC_TOML.replace('"Clarity of the write-up"', f'"{crit}"').replace(
+        '"Clear."', f'"{desc}"'
+    )
+    (task / "rubric.toml").write_text(rubric)
+    return task
+
+
+def hostile_grade(task: Task, submission: Path, artifacts: Path) -> Report:
+    """fake_grade, with check names and feedback an attacker chose."""
+    report = fake_grade(task, submission, artifacts)
+    checks = [
+        Check(**{**c.model_dump(), "name": evil("check-name"), "feedback": evil("feedback")})
+        for c in report.checks
+    ]
+    return report.model_copy(update={"checks": checks})
+
+
+@dataclass(frozen=True)
+class Seeded:
+    cohort_id: int
+    submission_id: int
+    token: str
+    username: str
+    operator: str = "ops"
+    task_id: str = "py-rubric"
+
+    def pages(self) -> dict[str, list[str]]:
+        """GET paths holding hostile data, by who opens them."""
+        sid, tid = self.submission_id, self.task_id
+        return {
+            "operator": [
+                "/admin",
+                "/review",
+                f"/review?task={quote(evil('x'))}",
+                f"/review/submissions/{sid}",
+                f"/review/submissions/{sid}?error={quote(evil('error'))}",
+                f"/review/cohorts/{self.cohort_id}",
+                f"/review/tasks/{tid}?message={quote(evil('message'))}",
+            ],
+            "reviewer": ["/review", f"/review/submissions/{sid}"],
+            "applicant": ["/portal", f"/portal/tasks/{tid}/instructions"],
+            "anonymous": [
+                f"/login?next={quote('/' + evil('next'))}",
+                "/invite/not-a-token",
+                "/portal-expired",
+            ],
+        }
+
+
+def upload_with_hostile_name() -> bytes:
+    """A zip whose member name the intake rejects, naming it in the error."""
+    return zip_bytes({"main.py": "x", evil("upload") + "\\x": "x"})
+
+
+def seed(services: Services, timeout: float = 60) -> Seeded:
+    """A non-blind cohort, an operator, a reviewer with a hostile name, an applicant with a
+    hostile name and email, a graded submission and a review with hostile comment and note."""
+    from sqlalchemy import select
+
+    from api import accounts
+    from api.core.db import transaction
+    from api.models import Submission, TaskRow, User
+    from api.reviewing import ReviewInput, save_review
+    from api.uploads import receive
+
+    username = "rev" + evil("username")
+    with transaction(services.sessions) as s:
+        cohort = accounts.get_or_create_cohort(s, evil("cohort"), blind=False)
+        accounts.set_tasks(s, cohort, ["py-rubric"])
+        accounts.create_user(s, "ops", PASSWORD, "operator", hasher=CHEAP)
+        accounts.create_user(s, username, PASSWORD, "reviewer", hasher=CHEAP)
+        inv = accounts.invite(s, cohort, evil("email") + "@example.org", evil("applicant-name"), 1)
+        cohort_id, token = cohort.id, inv.token
+        s.expunge_all()
+    with services.sessions() as s:
+        task = s.get(TaskRow, "py-rubric")
+        assert task is not None
+        s.expunge_all()
+    got = receive(services, inv.applicant, task, "s.zip", [zip_bytes(RIGHT)])
+    sid = got.submission.id
+    deadline = time.monotonic() + timeout
+    while True:
+        with services.sessions() as s:
+            status = s.scalar(select(Submission.status).where(Submission.id == sid))
+        if status == "graded":
+            break
+        assert time.monotonic() < deadline, f"submission {sid} still {status}"
+        time.sleep(0.05)
+    with transaction(services.sessions) as s:
+        sub = s.get(Submission, sid)
+        reviewer = s.scalar(select(User).where(User.username == username))
+        assert sub is not None and reviewer is not None
+        data = ReviewInput(
+            scores={"clarity": 5},
+            tier="Meets",
+            integrity_flag=True,
+            integrity_note=evil("note"),
+            comment=evil("comment"),
+        )
+        save_review(s, sub, reviewer, data)
+    return Seeded(cohort_id=cohort_id, submission_id=sid, token=token, username=username)

@@ -1,0 +1,67 @@
+"""In Debian's chromium: every page that holds hostile data shows it as text. No dialog
+fires, no injected element exists, and the page's text carries the payload verbatim."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from api.app import create_app
+from tests.api.conftest import make_settings
+from tests.api.hostile import PASSWORD, hostile_grade, hostile_task, seed
+from tests.api.live import free_port, running
+from tests.api.test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, _need_browser
+
+pytestmark = [pytest.mark.browser]
+
+INJECTED = "x-evil, script:not([src]), img[src='x'], form[action*='evil'], meta[http-equiv]"
+
+
+def test_pages_with_hostile_data_run_nothing_and_inject_nothing(
+    tmp_path: Path, rubric_task: Path
+) -> None:
+    _need_browser()
+    from playwright.sync_api import sync_playwright
+
+    task = hostile_task(tmp_path / "hostile", rubric_task)
+    port = free_port()
+    settings = make_settings(
+        tmp_path, f"sqlite:///{tmp_path}/db.sqlite", (task,), base_url=f"http://127.0.0.1:{port}"
+    )
+    app = create_app(settings, grade_fn=hostile_grade)
+    shots = ARTIFACTS / "browser" / "hostile-data"
+    shots.mkdir(parents=True, exist_ok=True)
+    with running(app, port) as url, sync_playwright() as p:
+        seeded = seed(app.state.services)
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        dialogs: list[str] = []
+        seen = 0
+        for who, paths in seeded.pages().items():
+            context = browser.new_context()
+            page = context.new_page()
+            page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+            if who in ("operator", "reviewer"):
+                page.goto(url + "/login")
+                name = seeded.operator if who == "operator" else seeded.username
+                page.fill("input[name=username]", name)
+                page.fill("input[name=password]", PASSWORD)
+                page.click("button[type=submit]")
+                page.wait_for_url("**/review")
+            elif who == "applicant":
+                page.goto(f"{url}/invite/{seeded.token}")
+                page.wait_for_url("**/portal")
+            for n, path in enumerate(paths):
+                page.goto(url + path)
+                page.wait_for_load_state("load")
+                where = f"{who} {path}"
+                assert page.locator(INJECTED).count() == 0, where
+                text = page.inner_text("body") + page.title()
+                if "data-f=" in text:
+                    seen += 1
+                    assert "<x-evil/data-f=" in text, where  # shown as the text it is
+                page.screenshot(path=shots / f"{who}-{n}.png", full_page=True)
+            context.close()
+        browser.close()
+    assert dialogs == []
+    assert seen >= 10, seen  # the hostile text reached most pages (as text)
