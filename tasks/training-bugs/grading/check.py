@@ -13,8 +13,11 @@ Checks (sum 100), one per planted bug plus the held-out metric:
   loss       16 reviewer  loss_fn's value and gradient on fixed logits = mean cross-entropy
   steps      16 reviewer  3 consecutive train_step calls from a fixed init give the weights a
                           correct step gives (gradients zeroed each step)
-  eval       16 reviewer  evaluate() returns eval-mode logits (final model and a probe model),
-                          changes nothing in the model and restores its mode
+  eval       16 reviewer  evaluate() returns eval-mode logits (final model and a probe model:
+                          2 + 2), leaves a model given in training mode and one given in eval
+                          mode exactly as found, mode included (6), and train() ran its
+                          training steps, and only those, in training mode: the final
+                          model's batch-norm layers counted epochs x batches per epoch (6)
   schedule   16 reviewer  make_optimizer + train_one_epoch for 6 epochs give the weights of the
                           intended per-epoch learning-rate schedule
   heldout    20 applicant the final weights' accuracy on the hidden test digits, evaluated
@@ -40,11 +43,17 @@ from assess_check import Check, Context, credit
 POINTS = {"data": 16.0, "loss": 16.0, "steps": 16.0, "eval": 16.0, "schedule": 16.0}
 HELDOUT_POINTS = 20.0
 HELDOUT_ZERO_AT, HELDOUT_FULL_AT = 0.90, 0.95
+# The eval check's parts, in points of its 16: evaluate()'s outputs are eval-mode logits (on the
+# final and on a probe model); evaluate() leaves a model exactly as found, tested with one in
+# training mode and one in eval mode (both must hold); train() ran every training step, and
+# nothing else, in training mode. A fix that forgets to restore the mode loses the last two:
+# in train() every epoch after the first then trains in eval mode.
+EVAL_PARTS = {"outputs_final": 2, "outputs_probe": 2, "unchanged": 6, "train_mode": 6}
 NAMES = {
     "data": "No leakage: make_data rows and normalisation statistics from the training split",
     "loss": "loss_fn is the mean cross-entropy (value and gradient)",
     "steps": "train_step: consecutive steps match correct updates (gradients zeroed)",
-    "eval": "evaluate(): eval-mode outputs, no side effects on the model",
+    "eval": "evaluate(): eval-mode outputs, model left as found; train() in training mode",
     "schedule": "Learning-rate schedule: per-epoch milestones, as configured",
 }
 # Tolerances. A correct submission matches the reference to float round-off (measured
@@ -334,7 +343,11 @@ class Grader:
         return state_diff(got, ref.snapshot(model)) <= WEIGHT_TOL
 
     def check_eval(self) -> tuple[float, list[str]]:
-        parts, lines = [], []
+        """Four parts (EVAL_PARTS, points of 16): eval-mode outputs on the final and on the
+        probe model; the probe model left exactly as found, in both modes; and train() having
+        run its training steps, and only those, in training mode."""
+        earned: dict[str, bool] = dict.fromkeys(EVAL_PARTS, False)
+        lines: list[str] = []
         # (a) evaluate() on the final model vs eval-mode logits of the final weights.
         try:
             model = self.final()
@@ -346,15 +359,16 @@ class Grader:
                 (len(x_val), 10),
             )
             err = (got - ref.eval_logits(model, x_val)).abs().max().item()
-            parts.append(err <= LOGIT_TOL)
-            verdict = "match" if parts[-1] else "differ from"
+            earned["outputs_final"] = err <= LOGIT_TOL
+            verdict = "match" if earned["outputs_final"] else "differ from"
             lines.append(
                 f"final model, val split: logits {verdict} eval-mode logits (max diff {err:.3g})"
             )
         except BadOutput as e:
-            parts.append(False)
             lines.append(f"final model: {e}")
-        # (b) and (c): the probe model, given in training mode.
+        # (d) the BatchNorm counters of the model train() returned.
+        lines += self._training_mode_lines(earned)
+        # (b) and (c): the probe model, given in training mode and then in eval mode.
         spec = self.probes["eval"]
         x, _ = self.batch(spec["indices"])
         x_after, _ = self.batch(spec["after_indices"])
@@ -363,37 +377,93 @@ class Grader:
             tensors = read_tensors(self.ctx, "eval.safetensors")
             got = need(tensors, "logits", torch.float32, (len(x), 10))
         except BadOutput as e:
-            return sum(parts) / 3, [*lines, f"probe model: {e}"]
+            return self._eval_fraction(earned), [*lines, f"probe model: {e}"]
         err = (got - ref.eval_logits(model, x)).abs().max().item()
-        parts.append(err <= LOGIT_TOL)
-        verdict = "match" if parts[-1] else "differ from"
+        earned["outputs_probe"] = err <= LOGIT_TOL
+        verdict = "match" if earned["outputs_probe"] else "differ from"
         lines.append(f"probe model: logits {verdict} eval-mode logits (max diff {err:.3g})")
-        if not parts[-1]:
+        if not earned["outputs_probe"]:
             diff_train = (got - ref.train_mode_logits(model, x)).abs().max().item()
             if diff_train <= LOGIT_TOL:
                 lines.append("they equal TRAINING-mode logits (batch-norm batch statistics)")
+        unchanged = []
+        for prefix, training, label in (
+            ("", True, "a model in training mode"),
+            ("evalmode.", False, "a model in eval mode"),
+        ):
+            try:
+                after = state_from(tensors, prefix + "after.", ref.snapshot(model))
+                forward = need(tensors, prefix + "forward_after", torch.float32, (len(x_after), 10))
+            except BadOutput as e:
+                unchanged.append(False)
+                lines.append(f"{label}, after evaluate(): {e}")
+                continue
+            state_err = state_diff(after, ref.snapshot(model))
+            want = ref.train_mode_logits if training else ref.eval_logits
+            other = ref.eval_logits if training else ref.train_mode_logits
+            mode_err = (forward - want(model, x_after)).abs().max().item()
+            unchanged.append(state_err <= STATE_TOL and mode_err <= LOGIT_TOL)
+            if state_err > STATE_TOL:
+                lines.append(
+                    f"evaluate() on {label} changed its weights or buffers (max change "
+                    f"{state_err:.3g}; e.g. batch-norm running statistics updated)"
+                )
+            if mode_err > LOGIT_TOL:
+                flipped = (forward - other(model, x_after)).abs().max().item() <= LOGIT_TOL
+                now = "eval" if training else "training"
+                lines.append(
+                    f"evaluate() on {label} left it behaving "
+                    + (f"as in {now} mode" if flipped else "differently from before")
+                    + " (its mode was not restored)"
+                )
+            if unchanged[-1]:
+                lines.append(f"evaluate() left {label} unchanged and in its mode")
+        earned["unchanged"] = all(unchanged)
+        return self._eval_fraction(earned), lines
+
+    def _training_mode_lines(self, earned: dict[str, bool]) -> list[str]:
+        """Part (d): every BatchNorm layer of the final model counts the batches it normalised
+        in training mode (num_batches_tracked). Training every step in training mode, and
+        evaluating without touching the statistics, gives exactly epochs x batches per epoch."""
+        per_epoch = -(-len(self.split["train"]) // int(self.cfg["batch_size"]))
+        epochs = int(self.cfg["epochs"])
+        want = per_epoch * epochs
         try:
-            after = state_from(tensors, "after.", ref.snapshot(model))
-            forward = need(tensors, "forward_after", torch.float32, (len(x_after), 10))
+            model = self.final()
         except BadOutput as e:
-            parts.append(False)
-            return sum(parts) / 3, [*lines, f"probe model after evaluate(): {e}"]
-        state_err = state_diff(after, ref.snapshot(model))
-        mode_err = (forward - ref.train_mode_logits(model, x_after)).abs().max().item()
-        parts.append(state_err <= STATE_TOL and mode_err <= LOGIT_TOL)
-        if state_err > STATE_TOL:
-            lines.append(
-                f"evaluate() changed the model's weights or buffers (max change "
-                f"{state_err:.3g}; e.g. batch-norm running statistics updated)"
+            return [f"training mode in train(): {e}"]
+        counts = {
+            name: int(module.num_batches_tracked)
+            for name, module in model.named_modules()
+            if isinstance(module, torch.nn.BatchNorm1d)
+        }
+        earned["train_mode"] = bool(counts) and all(c == want for c in counts.values())
+        shown = ", ".join(f"{k} {v}" for k, v in counts.items())
+        if earned["train_mode"]:
+            return [
+                f"train(): the batch-norm layers counted {want} training-mode batches "
+                f"({epochs} epochs x {per_epoch}), as intended"
+            ]
+        line = (
+            f"train(): the batch-norm layers counted {shown} training-mode batches; "
+            f"{want} intended ({epochs} epochs x {per_epoch} batches)"
+        )
+        low = min(counts.values(), default=want)
+        if low < want:
+            line += (
+                ": some training steps ran with the model in eval mode (no dropout, frozen "
+                "batch-norm statistics)"
             )
-        if mode_err > LOGIT_TOL:
-            lines.append(
-                "after evaluate() the model no longer behaves as in training mode "
-                "(its mode was not restored)"
-            )
-        if parts[-1]:
-            lines.append("evaluate() left the model unchanged and in training mode")
-        return sum(parts) / 3, lines
+            if low <= per_epoch:
+                line += ", e.g. every epoch after the first, left in eval mode by evaluate()"
+        else:
+            line += ": forward passes outside the training steps (e.g. evaluation in training "
+            line += "mode) updated the batch-norm statistics"
+        return [line]
+
+    @staticmethod
+    def _eval_fraction(earned: dict[str, bool]) -> float:
+        return sum(EVAL_PARTS[k] for k, ok in earned.items() if ok) / sum(EVAL_PARTS.values())
 
     def check_schedule(self) -> tuple[float, list[str]]:
         tensors = read_tensors(self.ctx, "schedule.safetensors")

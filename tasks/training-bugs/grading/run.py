@@ -11,8 +11,9 @@ part of the training pipeline, each isolated (an exception is recorded, the othe
     loss      loss_fn(logits, targets) on fixed logits          -> loss.safetensors (value, grad)
     steps     train_step x3 from a fixed init, with our SGD and
               our cross-entropy                                  -> steps.safetensors (weights)
-    eval      evaluate() on a fixed model in train mode, its
-              state afterwards, and a plain forward after it     -> eval.safetensors
+    eval      evaluate() on a fixed model in train mode and on
+              one in eval mode: each one's state afterwards and
+              a plain forward pass after it                      -> eval.safetensors
     schedule  make_optimizer + train_one_epoch x6 from a fixed
               init (train_step replaced by our reference step)   -> schedule.safetensors
     train     train(config, split) with the hidden seed/split:
@@ -214,18 +215,30 @@ def main() -> int:
         return {"losses": [v if v is None or abs(v) < 1e30 else None for v in losses]}
 
     def probe_eval() -> dict[str, Any]:
-        model = probe_model()
+        # evaluate() must leave a model as it found it, so it is called twice: on a model in
+        # training mode (keys without prefix) and on one in eval mode ("evalmode."). After
+        # each call the model's state and one plain forward pass (which shows its mode:
+        # batch-norm batch statistics or running statistics) are recorded.
         x, y = batch(probes["eval"]["indices"])
-        out = sub.evaluate(model, x, y)
-        if not isinstance(out, dict):
-            raise ProbeError(f"evaluate returned a {type(out).__name__}, expected a dict")
-        tensors = {"logits": as_tensor(out.get("logits"), "logits", torch.float32, (len(y), 10))}
-        tensors.update(state_of(model, "after."))
         x_after, _ = batch(probes["eval"]["after_indices"])
-        with torch.no_grad():
-            tensors["forward_after"] = model(x_after).detach().clone().contiguous()
+        tensors, modes = {}, {}
+        for prefix, training in (("", True), ("evalmode.", False)):
+            model = probe_model()
+            model.train(training)
+            out = sub.evaluate(model, x, y)
+            if not isinstance(out, dict):
+                raise ProbeError(f"evaluate returned a {type(out).__name__}, expected a dict")
+            tensors[prefix + "logits"] = as_tensor(
+                out.get("logits"), "logits", torch.float32, (len(y), 10)
+            )
+            tensors.update(state_of(model, prefix + "after."))
+            with torch.no_grad():
+                tensors[prefix + "forward_after"] = model(x_after).detach().clone().contiguous()
+            modes["training_mode_after" if training else "eval_given_training_after"] = bool(
+                model.training
+            )
         save("eval.safetensors", tensors)
-        return {"training_mode_after": bool(model.training)}
+        return modes
 
     def probe_schedule() -> dict[str, Any]:
         cfg = probes["schedule"]["config"]
