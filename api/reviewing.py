@@ -7,10 +7,11 @@ after) in the same transaction as the change.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, case, exists, func, select, true
 from sqlalchemy.orm import Session
 
 from api import scoring
@@ -184,6 +185,80 @@ def agreement(session: Session, task_id: str) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
+class Independence:
+    """Reviewers score independently: the one rule for every page, API answer and export.
+
+    A reviewer sees other reviewers' reviews of a submission, and everything computed from
+    them (rubric fraction, the task score that blends it in, consensus tier, integrity flag,
+    disagreement, and composites and ranks built on those), only once they have saved their
+    own review of it. Until then the submission reads as if unreviewed: the task score is the
+    automatic fraction alone. Operators see everything.
+    """
+
+    everything: bool
+    reviewed: frozenset[int]  # submissions the viewer has reviewed
+    reviewer_id: int | None
+
+    @classmethod
+    def of(cls, session: Session, user: User | None) -> Independence:
+        if user is None:
+            return cls(everything=False, reviewed=frozenset(), reviewer_id=None)
+        if user.role == "operator":
+            return cls(everything=True, reviewed=frozenset(), reviewer_id=user.id)
+        ids = session.scalars(select(Review.submission_id).where(Review.reviewer_id == user.id))
+        return cls(everything=False, reviewed=frozenset(ids), reviewer_id=user.id)
+
+    def sees_reviews(self, submission_id: int) -> bool:
+        return self.everything or submission_id in self.reviewed
+
+    def task_score(self, sub: Submission) -> float | None:
+        if self.sees_reviews(sub.id):
+            return sub.task_score
+        return _automatic(sub)
+
+    def summary(self, sub: Submission) -> dict[str, Any]:
+        """The review-derived fields of `sub` as this viewer may see them."""
+        if self.sees_reviews(sub.id):
+            return {
+                "manual_frac": sub.manual_frac,
+                "task_score": sub.task_score,
+                "tier": sub.tier,
+                "integrity_flag": sub.integrity_flag,
+                "disagreement": sub.disagreement,
+            }
+        return {
+            "manual_frac": None,
+            "task_score": _automatic(sub),
+            "tier": None,
+            "integrity_flag": False,
+            "disagreement": False,
+        }
+
+    # The same rule in SQL, for filters and sorting on the dashboard.
+    def sees_reviews_sql(self) -> ColumnElement[bool]:
+        if self.everything:
+            return true()
+        return exists().where(
+            Review.submission_id == Submission.id, Review.reviewer_id == self.reviewer_id
+        )
+
+    def task_score_sql(self) -> ColumnElement[Any]:
+        if self.everything:
+            return Submission.task_score  # type: ignore[return-value]
+        auto = Submission.score / func.nullif(Submission.max_score, 0)
+        return case((self.sees_reviews_sql(), Submission.task_score), else_=auto)
+
+    def flag_sql(self, column: Any) -> ColumnElement[bool]:
+        return and_(self.sees_reviews_sql(), column.is_(True))
+
+
+def _automatic(sub: Submission) -> float | None:
+    if sub.score is None or not sub.max_score:
+        return None
+    return sub.score / sub.max_score
+
+
+@dataclass(frozen=True)
 class Ranked:
     applicant_id: int
     composite: float
@@ -192,8 +267,13 @@ class Ranked:
     integrity_flag: bool
 
 
-def ranking(session: Session, cohort: Cohort) -> list[Ranked]:
-    """Applicants of `cohort` by composite score, best first (latest submission per task)."""
+def ranking(session: Session, cohort: Cohort, view: Independence | None = None) -> list[Ranked]:
+    """Applicants of `cohort` by composite score, best first (latest submission per task),
+    from the task scores and flags that `view` may see (all of them without one)."""
+    score: Callable[[Submission], float | None] = view.task_score if view else _stored_score
+    flag: Callable[[Submission], bool] = (
+        (lambda s: bool(view.summary(s)["integrity_flag"])) if view else _stored_flag
+    )
     weights = {k: float(v) for k, v in (cohort.weights or scoring.DEFAULT_WEIGHTS).items()}
     rows = session.execute(
         select(Submission, TaskRow.kind, TaskRow.rubric)
@@ -209,25 +289,38 @@ def ranking(session: Session, cohort: Cohort) -> list[Ranked]:
         by_kind: dict[str, list[float]] = defaultdict(list)
         provisional = False
         for sub, kind, has_rubric in tasks.values():
-            if sub.task_score is not None:
-                by_kind[kind].append(sub.task_score)
-            if sub.task_score is None or (has_rubric and sub.review_count == 0):
+            value = score(sub)
+            if value is not None:
+                by_kind[kind].append(value)
+            if value is None or (has_rubric and sub.review_count == 0):
+                provisional = True
+            if view is not None and has_rubric and not view.sees_reviews(sub.id):
                 provisional = True
         out.append(
             Ranked(
                 applicant_id=applicant_id,
                 composite=scoring.composite(by_kind, weights),
-                tasks={t: s.task_score for t, (s, _, _) in tasks.items()},
+                tasks={t: score(s) for t, (s, _, _) in tasks.items()},
                 provisional=provisional,
-                integrity_flag=any(s.integrity_flag for s, _, _ in tasks.values()),
+                integrity_flag=any(flag(s) for s, _, _ in tasks.values()),
             )
         )
     out.sort(key=lambda r: (-r.composite, r.applicant_id))
     return out
 
 
-def applicant_composite(session: Session, applicant: Applicant) -> Ranked | None:
-    for r in ranking(session, applicant.cohort):
+def _stored_score(sub: Submission) -> float | None:
+    return sub.task_score
+
+
+def _stored_flag(sub: Submission) -> bool:
+    return sub.integrity_flag
+
+
+def applicant_composite(
+    session: Session, applicant: Applicant, view: Independence | None = None
+) -> Ranked | None:
+    for r in ranking(session, applicant.cohort, view):
         if r.applicant_id == applicant.id:
             return r
     return None

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from api.core.security import pseudonym
 from api.deps import Principal
 from api.models import Applicant, Cohort, Grading, Review, Submission, User
-from api.reviewing import applicant_composite
+from api.reviewing import Independence, applicant_composite
 from api.schemas import GradingPublic, ReviewPublic, SubmissionDetail, SubmissionRow
 from grader.render import clean_text
 from grader.report import Report
@@ -64,7 +64,14 @@ def applicant_label(secret: bytes, applicant: Applicant, cohort: Cohort, viewer:
     return pseudonym(secret, applicant.id)
 
 
-def row(secret: bytes, sub: Submission, cohort: Cohort, viewer: Principal) -> SubmissionRow:
+def independence(session: Session, viewer: Principal) -> Independence:
+    """What `viewer` may see of other reviewers' work (see :class:`Independence`)."""
+    return Independence.of(session, viewer.user)
+
+
+def row(
+    secret: bytes, sub: Submission, cohort: Cohort, viewer: Principal, view: Independence
+) -> SubmissionRow:
     return SubmissionRow(
         id=sub.id,
         applicant=applicant_label(secret, sub.applicant, cohort, viewer),
@@ -72,13 +79,9 @@ def row(secret: bytes, sub: Submission, cohort: Cohort, viewer: Principal) -> Su
         status=sub.status,
         score=sub.score,
         max_score=sub.max_score,
-        manual_frac=sub.manual_frac,
-        task_score=sub.task_score,
         review_count=sub.review_count,
-        tier=sub.tier,
-        integrity_flag=sub.integrity_flag,
-        disagreement=sub.disagreement,
         received_at=sub.received_at,
+        **view.summary(sub),
     )
 
 
@@ -90,14 +93,21 @@ def reviewer_label(reviewer: User, viewer: Principal) -> str:
 def detail(session: Session, secret: bytes, sub: Submission, viewer: Principal) -> SubmissionDetail:
     cohort = session.get(Cohort, sub.cohort_id)
     assert cohort is not None
-    reviews = session.scalars(
-        select(Review).where(Review.submission_id == sub.id).order_by(Review.id)
-    ).all()
+    view = independence(session, viewer)
+    # Until the viewer has saved a review of this submission there is none of theirs, and
+    # the others' stay hidden: the same rule as every other field (Independence).
+    reviews = (
+        session.scalars(
+            select(Review).where(Review.submission_id == sub.id).order_by(Review.id)
+        ).all()
+        if view.sees_reviews(sub.id)
+        else []
+    )
     gradings = session.scalars(
         select(Grading).where(Grading.submission_id == sub.id).order_by(Grading.id)
     ).all()
-    comp = applicant_composite(session, sub.applicant)
-    base = row(secret, sub, cohort, viewer).model_dump()
+    comp = applicant_composite(session, sub.applicant, view)
+    base = row(secret, sub, cohort, viewer, view).model_dump()
     return SubmissionDetail(
         **base,
         # A file name can carry a name ("jane-doe.zip"): blind reviewers see the type only.

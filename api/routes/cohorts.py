@@ -14,10 +14,10 @@ from sqlalchemy.orm import Session
 from api import accounts
 from api.deps import CurrentOperator, CurrentReviewer, Principal, ServicesDep, SessionDep
 from api.models import Applicant, Cohort, Submission
-from api.reviewing import ranking
+from api.reviewing import Independence, ranking
 from api.schemas import CohortIn, CohortPublic, CohortUpdate, RankPublic
 from api.scoring import DEFAULT_WEIGHTS
-from api.views import applicant_label, page
+from api.views import applicant_label, independence, page
 
 router = APIRouter(tags=["cohorts"])
 
@@ -81,9 +81,11 @@ def update_cohort(
     return public(db, cohort)
 
 
-def ranked(db: Session, secret: bytes, cohort: Cohort, who: Principal) -> list[RankPublic]:
+def ranked(
+    db: Session, secret: bytes, cohort: Cohort, who: Principal, view: Independence
+) -> list[RankPublic]:
     out = []
-    for i, r in enumerate(ranking(db, cohort), start=1):
+    for i, r in enumerate(ranking(db, cohort, view), start=1):
         applicant = db.get(Applicant, r.applicant_id)
         assert applicant is not None
         out.append(
@@ -104,7 +106,7 @@ def cohort_ranking(
     cohort_id: int, who: CurrentReviewer, db: SessionDep, services: ServicesDep
 ) -> list[RankPublic]:
     """Applicants by composite score (the cohort's weights), best first."""
-    return ranked(db, services.secret, get_cohort(db, cohort_id), who)
+    return ranked(db, services.secret, get_cohort(db, cohort_id), who, independence(db, who))
 
 
 @router.get("/api/v1/cohorts/{cohort_id}/export.csv", response_class=Response)
@@ -113,7 +115,8 @@ def export_csv(
 ) -> Response:
     """One row per submission with scores, tiers and flags; pseudonyms in blind cohorts."""
     cohort = get_cohort(db, cohort_id)
-    ranks = {r.applicant: r for r in ranked(db, services.secret, cohort, who)}
+    view = independence(db, who)
+    ranks = {r.applicant: r for r in ranked(db, services.secret, cohort, who, view)}
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow(
@@ -129,12 +132,14 @@ def export_csv(
     for s in subs:
         label = applicant_label(services.secret, s.applicant, cohort, who)
         r = ranks.get(label)
+        seen = view.summary(s)
         w.writerow(
             [
                 _csv_safe(label), r.rank if r else "", f"{r.composite:.4f}" if r else "",
                 r.provisional if r else "", s.task_id, s.id, s.status,
-                _fmt(s.score), _fmt(s.max_score), _fmt(s.manual_frac), _fmt(s.task_score),
-                s.tier or "", s.review_count, s.integrity_flag, s.disagreement,
+                _fmt(s.score), _fmt(s.max_score), _fmt(seen["manual_frac"]),
+                _fmt(seen["task_score"]), seen["tier"] or "", s.review_count,
+                seen["integrity_flag"], seen["disagreement"],
                 s.received_at.isoformat(timespec="seconds"),
             ]
         )  # fmt: skip
@@ -164,5 +169,5 @@ def cohort_page(
         "cohort.html.j2",
         who,
         cohort=public(db, cohort),
-        ranking=ranked(db, services.secret, cohort, who),
+        ranking=ranked(db, services.secret, cohort, who, independence(db, who)),
     )

@@ -20,10 +20,10 @@ from api.deps import CurrentReviewer, Principal, ServicesDep, SessionDep
 from api.integrity import KINDS as INTEGRITY_KINDS
 from api.integrity import load_evidence
 from api.models import TIERS, Cohort, Review, Submission, TaskRow
-from api.reviewing import ReviewError, ReviewInput, save_review
+from api.reviewing import Independence, ReviewError, ReviewInput, save_review
 from api.schemas import Page, ReviewIn, SubmissionDetail
 from api.scoring import suggested_tier
-from api.views import current_report, detail, page, row
+from api.views import current_report, detail, independence, page, row
 from grader.render import render_html
 
 router = APIRouter(tags=["reviewers"])
@@ -73,22 +73,26 @@ class Filters:
         self.flagged, self.disagreement, self.reviewed = flagged, disagreement, reviewed or None
         self.sort, self.order, self.page, self.per_page = sort, order, page, per_page
 
-    def where(self, viewer_id: int) -> list[ColumnElement[bool]]:
+    def where(self, viewer_id: int, view: Independence) -> list[ColumnElement[bool]]:
         conds: list[ColumnElement[bool]] = []
+        score = view.task_score_sql()
         if self.task:
             conds.append(Submission.task_id == self.task)
         if self.status:
             conds.append(Submission.status == self.status)
         if self.cohort is not None:
             conds.append(Submission.cohort_id == self.cohort)
+        # Filters on what reviews decide see what the viewer may see (Independence).
         if self.score_min is not None:
-            conds.append(Submission.task_score >= self.score_min)
+            conds.append(score >= self.score_min)
         if self.score_max is not None:
-            conds.append(Submission.task_score <= self.score_max)
+            conds.append(score <= self.score_max)
         if self.flagged is not None:
-            conds.append(Submission.integrity_flag.is_(self.flagged))
+            flagged = view.flag_sql(Submission.integrity_flag)
+            conds.append(flagged if self.flagged else ~flagged)
         if self.disagreement is not None:
-            conds.append(Submission.disagreement.is_(self.disagreement))
+            disagree = view.flag_sql(Submission.disagreement)
+            conds.append(disagree if self.disagreement else ~disagree)
         mine = exists().where(
             Review.submission_id == Submission.id, Review.reviewer_id == viewer_id
         )
@@ -128,9 +132,10 @@ FiltersDep = Annotated[Filters, Depends()]
 
 def list_submissions(db: Session, secret: bytes, who: Principal, f: Filters) -> Page:
     assert who.user is not None
-    conds = f.where(who.user.id)
+    view = independence(db, who)
+    conds = f.where(who.user.id, view)
     total = db.scalar(select(func.count(Submission.id)).where(*conds)) or 0
-    col = SORT_COLUMNS[f.sort]
+    col = view.task_score_sql() if f.sort == Sort.score else SORT_COLUMNS[f.sort]
     order = [col.desc().nulls_last(), Submission.id.desc()]
     if f.order == "asc":
         order = [col.asc().nulls_last(), Submission.id.asc()]
@@ -144,7 +149,7 @@ def list_submissions(db: Session, secret: bytes, who: Principal, f: Filters) -> 
     ).all()
     cohorts = {c.id: c for c in db.scalars(select(Cohort))}
     return Page(
-        items=[row(secret, s, cohorts[s.cohort_id], who) for s in subs],
+        items=[row(secret, s, cohorts[s.cohort_id], who, view) for s in subs],
         total=total,
         page=f.page,
         per_page=f.per_page,
@@ -262,8 +267,8 @@ def submission_page(
     task = db.get(TaskRow, sub.task_id)
     assert task is not None
     mine = next((r for r in d.reviews if r.reviewer == who.user.username), None)
-    # Reviewers score independently: others' reviews show once you have submitted yours.
-    others_visible = mine is not None or who.user.role == "operator"
+    # Reviewers score independently: detail() holds others' reviews only once yours is saved.
+    others = [r for r in d.reviews if r is not mine]
     return page(
         request,
         "submission.html.j2",
@@ -271,8 +276,8 @@ def submission_page(
         d=d,
         task=task,
         mine=mine,
-        others=[r for r in d.reviews if r is not mine] if others_visible else [],
-        hidden_reviews=0 if others_visible else len(d.reviews) - (1 if mine else 0),
+        others=others,
+        hidden_reviews=d.review_count - len(d.reviews),
         tiers=TIERS,
         suggested=suggested_tier(sub.task_score),
         graded=sub.grading_id is not None,
