@@ -86,10 +86,20 @@ def invite(session: Session, cohort: Cohort, email: str, name: str, days: int) -
     else:
         applicant.token_hash = token_hash(token)
         applicant.token_expires_at = expires
+        applicant.generation += 1  # the old link's sessions end with it
         if name.strip():
             applicant.name = name.strip()
     session.flush()
     return Invitation(applicant=applicant, token=token)
+
+
+def revoke(session: Session, applicant: Applicant) -> None:
+    """End an applicant's invitation: the link stops working and so do its sessions."""
+    applicant.token_hash = token_hash(new_token())  # nobody holds this token
+    applicant.token_expires_at = utcnow()
+    applicant.generation += 1
+    session.execute(delete(WebSession).where(WebSession.applicant_id == applicant.id))
+    session.flush()
 
 
 def import_csv(session: Session, cohort: Cohort, text: str, days: int) -> list[Invitation]:
@@ -159,6 +169,7 @@ def start_session(
         id_hash=token_hash(raw),
         user_id=user.id if user else None,
         applicant_id=applicant.id if applicant else None,
+        generation=applicant.generation if applicant else 0,
         csrf_token=new_token(),
         expires_at=utcnow() + timedelta(hours=hours),
     )

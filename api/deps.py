@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, HTTPException, Path, Query, Request, status
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -21,6 +21,11 @@ from api.models import Applicant, User, WebSession, utcnow
 from api.services import Services
 
 SESSION_COOKIE = "assess_session"
+# Row ids are 32-bit on every backend (SQLite integers are 64-bit, PostgreSQL's INTEGER is
+# not): an id outside this range names no row and is refused before any query (422).
+MAX_ID = 2**31 - 1
+RowId = Annotated[int, Path(ge=1, le=MAX_ID)]
+OptionalRowId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"
 
@@ -65,8 +70,10 @@ def _from_cookie(request: Request, db: Session) -> Principal | None:
     applicant = db.get(Applicant, ws.applicant_id) if ws.applicant_id else None
     if user is not None and not user.active:
         return None
-    if applicant is not None and applicant.token_expires_at < utcnow():
-        return None
+    if applicant is not None and (
+        applicant.token_expires_at < utcnow() or ws.generation != applicant.generation
+    ):
+        return None  # the invitation expired, or was re-issued or revoked since sign-in
     return Principal(user=user, applicant=applicant, session=ws)
 
 

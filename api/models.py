@@ -113,6 +113,9 @@ class Applicant(Base):
     name: Mapped[str] = mapped_column(String(200), default="")
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     token_expires_at: Mapped[datetime]
+    # Raised whenever the invitation is re-issued or revoked; a session is valid only for
+    # the generation it was opened with, so those end every session of the old link.
+    generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     cohort: Mapped[Cohort] = relationship()
@@ -140,6 +143,8 @@ class WebSession(Base):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     applicant_id: Mapped[int | None] = mapped_column(ForeignKey("applicants.id"), index=True)
     csrf_token: Mapped[str] = mapped_column(String(64))
+    # An applicant's session: the invitation generation it was opened with.
+    generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
 

@@ -11,8 +11,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api import accounts
-from api.deps import CurrentOperator, Principal, ServicesDep, SessionDep
-from api.models import AuditEntry, Cohort, TaskRow
+from api.deps import CurrentOperator, Principal, RowId, ServicesDep, SessionDep
+from api.models import Applicant, AuditEntry, Cohort, TaskRow
 from api.routes.cohorts import public as cohort_public
 from api.schemas import AuditPublic, InviteIn, InvitePublic, UserIn, UserPublic
 from api.services import Services
@@ -48,6 +48,16 @@ def create_invitation(
     inv = accounts.invite(db, cohort, body.email, body.name, services.settings.invite_days)
     db.commit()
     return _public(services, inv)
+
+
+@router.delete("/api/v1/invitations/{applicant_id}", status_code=204)
+def revoke_invitation(applicant_id: RowId, who: CurrentOperator, db: SessionDep) -> None:
+    """Revoke an applicant's invitation: the link and every session opened with it end."""
+    applicant = db.get(Applicant, applicant_id)
+    if applicant is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such applicant")
+    accounts.revoke(db, applicant)
+    db.commit()
 
 
 @router.post("/api/v1/invitations/import", response_model=list[InvitePublic], status_code=201)

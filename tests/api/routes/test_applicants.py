@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import zipfile
 
+from fastapi.testclient import TestClient
+
 from tests.api.conftest import RIGHT, WRONG, World, zip_bytes
 
 
@@ -33,6 +35,48 @@ def test_reissued_invitation_invalidates_the_old_token(world: World) -> None:
     )
     assert r.status_code == 201
     assert world.alice.get("/api/v1/me").status_code == 401
+    assert world.svc.applicant(r.json()["token"]).get("/api/v1/me").status_code == 200
+
+
+def _signed_in_by_link(world: World, token: str) -> TestClient:
+    c = world.svc.anonymous()
+    assert c.get(f"/invite/{token}", follow_redirects=False).status_code == 303
+    page = c.get("/portal").text
+    c.headers["X-CSRF-Token"] = page.split('name="csrf_token" value="')[1].split('"')[0]
+    assert c.get("/api/v1/me").status_code == 200
+    return c
+
+
+def test_reissuing_an_invitation_ends_the_old_links_sessions(world: World) -> None:
+    old = _signed_in_by_link(world, world.tokens["alice"])
+    r = world.operator.post(
+        "/api/v1/invitations", json={"cohort": "c1", "email": "alice@example.org"}
+    )
+    assert r.status_code == 201
+    assert old.get("/api/v1/me").status_code == 401
+    assert world.svc.upload(old, RIGHT).status_code == 401
+    page = old.get("/portal", headers={"accept": "text/html"}, follow_redirects=False)
+    assert page.status_code == 303 and page.headers["location"].startswith("/portal-expired")
+    new = _signed_in_by_link(world, r.json()["token"])
+    assert world.svc.upload(new, RIGHT).status_code == 201
+
+
+def test_revoking_an_invitation_ends_link_and_sessions(world: World) -> None:
+    session = _signed_in_by_link(world, world.tokens["bob"])
+    r = world.operator.post("/api/v1/invitations", json={"cohort": "c1", "email": "x@y.org"})
+    other = r.json()["applicant_id"]
+    assert world.reviewer.delete(f"/api/v1/invitations/{other}").status_code == 403
+    from api.models import Applicant
+
+    services = world.svc.client.app.state.services  # type: ignore[attr-defined]
+    with services.sessions() as db:
+        bob = db.query(Applicant).filter(Applicant.email == "bob@example.org").one()
+    assert world.operator.delete(f"/api/v1/invitations/{bob.id}").status_code == 204
+    assert session.get("/api/v1/me").status_code == 401
+    assert world.bob.get("/api/v1/me").status_code == 401  # the bearer token too
+    anon = world.svc.anonymous()
+    assert anon.get(f"/invite/{world.tokens['bob']}", follow_redirects=False).status_code == 404
+    assert world.operator.delete("/api/v1/invitations/999999").status_code == 404
     assert world.svc.applicant(r.json()["token"]).get("/api/v1/me").status_code == 200
 
 
