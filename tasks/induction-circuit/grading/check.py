@@ -9,16 +9,16 @@ for the kit model (/kit/model.safetensors) and for the variant
 (/grading/inputs/variant.safetensors). Submitted numbers are only compared with it.
 
 Checks (sum 100):
-  format            10  applicant  heads.json: non-empty valid role lists; effects for all 8
+  format             4  applicant  heads.json: non-empty valid role lists; effects for all 8
                                    heads; a finite baseline loss and accuracy
-  roles             20  reviewer   kit model: Jaccard(submitted, true) of the previous-token
+  roles             25  reviewer   kit model: Jaccard(submitted, true) of the previous-token
                                    heads x Jaccard of the induction heads
   baseline           5  reviewer   kit model: the unablated loss and accuracy on the
                                    induction positions
-  effects           20  reviewer   kit model: weighted per-head credit of the effect sizes
-  variant-roles     20  reviewer   find_heads() on the hidden variant: as `roles`
+  effects           18  reviewer   kit model: weighted per-head credit of the effect sizes
+  variant-roles     25  reviewer   find_heads() on the hidden variant: as `roles`
   variant-baseline   5  reviewer   find_heads() on the hidden variant: as `baseline`
-  variant-effects   20  reviewer   find_heads() on the hidden variant: as `effects`
+  variant-effects   18  reviewer   find_heads() on the hidden variant: as `effects`
 
 Tolerances come from the sampling noise of the reference's own measurement (grading/circuit.py
 == solution/find_heads.py up to float rounding). The submission measures on its own sequences
@@ -65,14 +65,16 @@ from assess_check import Check, Context, credit
 HIDDEN_SEED = 61_803_398
 N_HIDDEN = 2000
 N_MATCH = 100  # sequences on which the variant's heads are paired with the kit model's
+# The baseline's points came out of format (was 10) and effects (was 20 each), so the cases
+# that get roles wrong score as before and a wrong baseline costs up to 10 points.
 POINTS = {
-    "format": 10.0,
-    "roles": 20.0,
+    "format": 4.0,
+    "roles": 25.0,
     "baseline": 5.0,
-    "effects": 20.0,
-    "variant-roles": 20.0,
+    "effects": 18.0,
+    "variant-roles": 25.0,
     "variant-baseline": 5.0,
-    "variant-effects": 20.0,
+    "variant-effects": 18.0,
 }
 ROLE_KEYS = ("previous_token_heads", "induction_heads")
 # Full credit within TOL, none from ZERO_AT x TOL; the docstring derives the numbers.
