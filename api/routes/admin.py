@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api import accounts
-from api.deps import CurrentOperator, Principal, RowId, ServicesDep, SessionDep
+from api.deps import CurrentOperator, OptionalRowId, Principal, RowId, ServicesDep, SessionDep
 from api.models import Applicant, AuditEntry, Cohort, TaskRow
 from api.routes.cohorts import public as cohort_public
 from api.schemas import AuditPublic, InviteIn, InvitePublic, UserIn, UserPublic
@@ -99,7 +99,7 @@ def create_user(body: UserIn, who: CurrentOperator, db: SessionDep) -> UserPubli
 def audit_log(
     who: CurrentOperator,
     db: SessionDep,
-    submission: int | None = None,
+    submission: OptionalRowId = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[AuditPublic]:
     """Score changes, newest first: who, when, before, after."""

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api import accounts, catalog
-from api.deps import CurrentApplicant, Principal, ServicesDep, SessionDep
+from api.deps import CurrentApplicant, Principal, RowId, ServicesDep, SessionDep
 from api.models import Applicant, CohortTask, Submission, TaskRow
 from api.routes.auth import set_cookie
 from api.schemas import ApplicantTask, MePublic, ReceivedPublic
@@ -170,7 +170,7 @@ def my_submissions(who: CurrentApplicant, db: SessionDep) -> list[ReceivedPublic
 
 
 @router.get("/api/v1/me/submissions/{submission_id}", response_model=ReceivedPublic)
-def my_submission(submission_id: int, who: CurrentApplicant, db: SessionDep) -> ReceivedPublic:
+def my_submission(submission_id: RowId, who: CurrentApplicant, db: SessionDep) -> ReceivedPublic:
     """One of the applicant's submissions: status and applicant-visible checks."""
     return _public(db, _own(db, _me(who), submission_id))
 
@@ -198,7 +198,7 @@ def receipt_text(db: Session, sub: Submission) -> str:
 
 
 @router.get("/api/v1/me/submissions/{submission_id}/receipt", response_class=PlainTextResponse)
-def my_receipt(submission_id: int, who: CurrentApplicant, db: SessionDep) -> PlainTextResponse:
+def my_receipt(submission_id: RowId, who: CurrentApplicant, db: SessionDep) -> PlainTextResponse:
     """What was received (file, sha256, time) and, once graded, the applicant receipt."""
     return PlainTextResponse(receipt_text(db, _own(db, _me(who), submission_id)))
 
@@ -286,7 +286,7 @@ def upload_form(
     response_class=PlainTextResponse,
     include_in_schema=False,
 )
-def receipt_page(submission_id: int, who: CurrentApplicant, db: SessionDep) -> PlainTextResponse:
+def receipt_page(submission_id: RowId, who: CurrentApplicant, db: SessionDep) -> PlainTextResponse:
     return PlainTextResponse(receipt_text(db, _own(db, _me(who), submission_id)))
 
 

@@ -12,7 +12,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api import accounts
-from api.deps import CurrentOperator, CurrentReviewer, Principal, ServicesDep, SessionDep
+from api.deps import (
+    CurrentOperator,
+    CurrentReviewer,
+    Principal,
+    RowId,
+    ServicesDep,
+    SessionDep,
+)
 from api.models import Applicant, Cohort, Submission
 from api.reviewing import Independence, ranking
 from api.schemas import CohortIn, CohortPublic, CohortUpdate, RankPublic
@@ -64,7 +71,7 @@ def create_cohort(body: CohortIn, who: CurrentOperator, db: SessionDep) -> Cohor
 
 @router.patch("/api/v1/cohorts/{cohort_id}", response_model=CohortPublic)
 def update_cohort(
-    cohort_id: int, body: CohortUpdate, who: CurrentOperator, db: SessionDep
+    cohort_id: RowId, body: CohortUpdate, who: CurrentOperator, db: SessionDep
 ) -> CohortPublic:
     """Change blind review, composite weights, or the assigned tasks."""
     cohort = get_cohort(db, cohort_id)
@@ -103,7 +110,7 @@ def ranked(
 
 @router.get("/api/v1/cohorts/{cohort_id}/ranking", response_model=list[RankPublic])
 def cohort_ranking(
-    cohort_id: int, who: CurrentReviewer, db: SessionDep, services: ServicesDep
+    cohort_id: RowId, who: CurrentReviewer, db: SessionDep, services: ServicesDep
 ) -> list[RankPublic]:
     """Applicants by composite score (the cohort's weights), best first."""
     return ranked(db, services.secret, get_cohort(db, cohort_id), who, independence(db, who))
@@ -111,7 +118,7 @@ def cohort_ranking(
 
 @router.get("/api/v1/cohorts/{cohort_id}/export.csv", response_class=Response)
 def export_csv(
-    cohort_id: int, who: CurrentReviewer, db: SessionDep, services: ServicesDep
+    cohort_id: RowId, who: CurrentReviewer, db: SessionDep, services: ServicesDep
 ) -> Response:
     """One row per submission with scores, tiers and flags; pseudonyms in blind cohorts."""
     cohort = get_cohort(db, cohort_id)
@@ -161,7 +168,7 @@ def _csv_safe(value: str) -> str:
 
 @router.get("/review/cohorts/{cohort_id}", response_class=HTMLResponse, include_in_schema=False)
 def cohort_page(
-    cohort_id: int, request: Request, who: CurrentReviewer, db: SessionDep, services: ServicesDep
+    cohort_id: RowId, request: Request, who: CurrentReviewer, db: SessionDep, services: ServicesDep
 ) -> HTMLResponse:
     cohort = get_cohort(db, cohort_id)
     return page(

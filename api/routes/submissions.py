@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from sqlalchemy import ColumnElement, exists, func, select
 from sqlalchemy.orm import Session, selectinload
 
-from api.deps import CurrentReviewer, Principal, ServicesDep, SessionDep
+from api.deps import CurrentReviewer, OptionalRowId, Principal, RowId, ServicesDep, SessionDep
 from api.integrity import KINDS as INTEGRITY_KINDS
 from api.integrity import load_evidence
 from api.models import TIERS, Cohort, Review, Submission, TaskRow
@@ -28,6 +28,7 @@ from grader.render import render_html
 
 router = APIRouter(tags=["reviewers"])
 
+MAX_PAGE = 1_000_000  # with 200 per page, far past any cohort; the offset stays 32-bit-safe
 REPORT_CSP = (
     "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'"
 )
@@ -57,7 +58,7 @@ class Filters:
         self,
         task: str | None = None,
         status: str | None = None,
-        cohort: int | None = None,
+        cohort: OptionalRowId = None,
         score_min: Annotated[float | None, Query(ge=0, le=1)] = None,
         score_max: Annotated[float | None, Query(ge=0, le=1)] = None,
         flagged: bool | None = None,
@@ -65,7 +66,7 @@ class Filters:
         reviewed: Annotated[str | None, Query(pattern="^(yes|no|mine|not-mine)$")] = None,
         sort: Sort = Sort.received,
         order: Annotated[str, Query(pattern="^(asc|desc)$")] = "desc",
-        page: Annotated[int, Query(ge=1)] = 1,
+        page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
         per_page: Annotated[int, Query(ge=1, le=200)] = 50,
     ) -> None:
         self.task, self.status, self.cohort = task or None, status or None, cohort
@@ -174,14 +175,14 @@ def api_list(who: CurrentReviewer, db: SessionDep, services: ServicesDep, f: Fil
 
 @router.get("/api/v1/submissions/{submission_id}", response_model=SubmissionDetail)
 def api_detail(
-    submission_id: int, who: CurrentReviewer, db: SessionDep, services: ServicesDep
+    submission_id: RowId, who: CurrentReviewer, db: SessionDep, services: ServicesDep
 ) -> SubmissionDetail:
     """One submission with its reviews, its gradings (and their differences), the composite."""
     return detail(db, services.secret, _get(db, submission_id), who)
 
 
 @router.get("/api/v1/submissions/{submission_id}/report")
-def api_report(submission_id: int, who: CurrentReviewer, db: SessionDep) -> JSONResponse:
+def api_report(submission_id: RowId, who: CurrentReviewer, db: SessionDep) -> JSONResponse:
     """The current report, as the grader wrote it (every check, logs, artifacts)."""
     report = current_report(db, _get(db, submission_id))
     if report is None:
@@ -191,7 +192,7 @@ def api_report(submission_id: int, who: CurrentReviewer, db: SessionDep) -> JSON
 
 @router.put("/api/v1/submissions/{submission_id}/review", response_model=SubmissionDetail)
 def api_review(
-    submission_id: int,
+    submission_id: RowId,
     body: ReviewIn,
     who: CurrentReviewer,
     db: SessionDep,
@@ -253,7 +254,7 @@ def dashboard(
     "/review/submissions/{submission_id}", response_class=HTMLResponse, include_in_schema=False
 )
 def submission_page(
-    submission_id: int,
+    submission_id: RowId,
     request: Request,
     who: CurrentReviewer,
     db: SessionDep,
@@ -288,7 +289,7 @@ def submission_page(
 
 @router.get("/review/submissions/{submission_id}/report.html", include_in_schema=False)
 def report_html(
-    submission_id: int, who: CurrentReviewer, db: SessionDep, services: ServicesDep
+    submission_id: RowId, who: CurrentReviewer, db: SessionDep, services: ServicesDep
 ) -> HTMLResponse:
     """The grader's HTML report, served in a sandboxed frame: no scripts, no loads."""
     sub = _get(db, submission_id)
@@ -311,7 +312,7 @@ def report_html(
 
 @router.post("/review/submissions/{submission_id}/review", include_in_schema=False)
 async def review_form(
-    submission_id: int,
+    submission_id: RowId,
     request: Request,
     who: CurrentReviewer,
     db: SessionDep,
