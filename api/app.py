@@ -35,6 +35,7 @@ log = logging.getLogger("assess.api")
 # The upload routes (API and portal form): their body cap is the task's.
 UPLOAD_PATH = re.compile(r"^/(?:api/v1/me|portal)/tasks/([^/]+)/submissions$")
 STATIC = Path(__file__).parent / "static"
+PUBLIC_ASSETS = ("/static/",)
 # Pages: our own script and styles only; nothing inline runs.
 PAGE_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
@@ -244,6 +245,10 @@ def create_app(settings: Settings | None = None, *, grade_fn: GradeFn | None = N
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
         response = await call_next(request)
+        # Pages and JSON carry tokens (invitation links, CSRF tokens) and applicants' data:
+        # no cache, shared or private, may keep them. Only the static assets are cacheable.
+        if not request.url.path.startswith(PUBLIC_ASSETS):
+            response.headers["Cache-Control"] = "no-store"
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         if response.headers.get("content-type", "").startswith("text/html"):
