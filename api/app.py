@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import NoReturn
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from fastapi import FastAPI, HTTPException, Request, Response
 from fastapi.exception_handlers import http_exception_handler
@@ -129,6 +129,45 @@ class BodyGuard:
                 raise
 
 
+class SameOrigin:
+    """Refuse a state-changing request that a browser sent from another site (403).
+
+    Cookie sessions also need their CSRF token; this covers what has no session yet, above
+    all the sign-in form (login CSRF: a foreign page signing the browser into an attacker's
+    account). A browser names the page that sent a request in ``Origin`` (and ``Referer``);
+    when either is present it must be this service: the request's own scheme and host, or
+    the configured base URL. ``Origin: null`` (sandboxed frames, data: pages) is foreign.
+    Requests with neither header (scripts, curl) and bearer requests (no browser attaches
+    one by itself) pass.
+    """
+
+    def __init__(self, app: ASGIApp, base_url: str) -> None:
+        self.app = app
+        self.base_origin = _origin(base_url)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope.get("method") not in ("GET", "HEAD", "OPTIONS"):
+            headers = dict(scope.get("headers", []))
+            bearer = headers.get(b"authorization", b"").lower().startswith(b"bearer ")
+            sent = headers.get(b"origin") or headers.get(b"referer")
+            if sent is not None and not bearer:
+                host = headers.get(b"host", b"").decode("latin-1")
+                own = {f"{scope.get('scheme', 'http')}://{host}".lower(), self.base_origin}
+                origin = _origin(sent.decode("latin-1"))
+                if not origin or origin not in own:
+                    await _refuse(send, 403, "cross-site request refused")
+                    return
+        await self.app(scope, receive, send)
+
+
+def _origin(url: str) -> str:
+    """``scheme://host[:port]`` of `url`, lower-case; "" for anything else (e.g. "null")."""
+    parts = urlsplit(url.strip())
+    if not parts.scheme or not parts.netloc:
+        return ""
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
 class DropEmptyQuery:
     """GET forms send every field; an empty one means "not given", so drop it before the
     typed query parameters are validated (``cohort=`` would otherwise be a 422)."""
@@ -218,6 +257,7 @@ def create_app(settings: Settings | None = None, *, grade_fn: GradeFn | None = N
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_middleware(DropEmptyQuery)
+    app.add_middleware(SameOrigin, base_url=settings.base_url)
 
     def limit_for(scope: Scope) -> int:
         found = UPLOAD_PATH.match(scope.get("path", ""))

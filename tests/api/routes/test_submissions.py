@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
-from tests.api.conftest import RIGHT, WRONG, World
+from tests.api.conftest import RIGHT, WRONG, World, zip_bytes
 
 
 def _graded(world: World, who: str, files: dict[str, str], task: str = "py-exec") -> int:
@@ -222,3 +222,41 @@ def test_logout_ends_the_session(world: World) -> None:
     assert c.get("/api/v1/auth/me").status_code == 200
     assert c.post("/api/v1/auth/logout").status_code == 204
     assert c.get("/api/v1/auth/me").status_code == 401
+
+
+def test_cross_site_requests_without_a_session_are_refused(world: World) -> None:
+    """Login CSRF: a foreign page cannot sign the browser in (nor post anything else)."""
+    form = {"username": "rev", "password": "correct horse battery"}
+    for header in (
+        {"Origin": "https://evil.example"},
+        {"Origin": "null"},
+        {"Referer": "https://evil.example/page"},
+        {"Origin": "http://testserver.evil.example"},
+    ):
+        c = world.svc.anonymous()
+        r = c.post("/login", data=form, headers=header, follow_redirects=False)
+        assert r.status_code == 403, header
+        assert "set-cookie" not in r.headers
+        r = c.post("/api/v1/auth/login", json=form, headers=header)
+        assert r.status_code == 403 and "set-cookie" not in r.headers
+    # The service's own pages, and scripts that send neither header, sign in as before.
+    for header in ({"Origin": "http://testserver"}, {"Referer": "http://testserver/login"}, {}):
+        c = world.svc.anonymous()
+        r = c.post("/login", data=form, headers=header, follow_redirects=False)
+        assert r.status_code == 303 and "assess_session" in r.headers["set-cookie"], header
+    # So do requests from the configured base URL (behind a proxy that rewrites Host).
+    r = world.svc.anonymous().post(
+        "/api/v1/auth/login", json=form, headers={"Origin": "http://127.0.0.1:8000"}
+    )
+    assert r.status_code == 200
+    # A cookie session from a foreign page is refused before its CSRF token is even read.
+    r = world.reviewer.post("/api/v1/auth/logout", headers={"Origin": "https://evil.example"})
+    assert r.status_code == 403
+    assert world.reviewer.get("/api/v1/auth/me").status_code == 200
+    # Bearer requests cannot come from a browser by themselves: the header is not checked.
+    r = world.alice.post(
+        "/api/v1/me/tasks/py-exec/submissions",
+        files={"file": ("s.zip", zip_bytes(RIGHT), "application/zip")},
+        headers={"Origin": "https://evil.example"},
+    )
+    assert r.status_code == 201
