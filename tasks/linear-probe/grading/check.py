@@ -9,14 +9,28 @@ not the applicant's fault.
 
 Checks (sum 100):
   format            10  applicant  the run phase produced a well-formed probe
-  heldout-accuracy  90  reviewer   accuracy on held-out sequences; none at <= 0.60 (chance is
-                                   0.50), linear to full credit at >= 0.95
+  heldout-accuracy  50  reviewer   accuracy on held-out sequences; none at <= 0.60 (chance is
+                                   0.50), linear to full credit at >= 0.98
+  noise-robustness  40  reviewer   the probe's accuracy on the held-out activations with
+                                   isotropic Gaussian noise (sigma 4.0 per coordinate) added,
+                                   computed exactly from each sequence's margin; none at
+                                   <= 0.60, full at >= 0.97
+
+Why the robustness check: at the right layer the feature is so strong that almost any
+separating hyperplane is 100% accurate on the public data, and accuracy alone cannot tell a
+probe that reads the feature's direction from one that separates the public data along
+directions in which the activations barely vary (unregularised least squares / LDA / a
+logistic regression fitted to convergence by Newton's method). Those probes have margins of
+1-2 units where the two classes' mean activations are ~80 apart, and they are the ones that
+lose accuracy on the held-out set's longer bodies. The expected accuracy under noise of a
+fixed size is a margin measure that does not depend on the scale of the weight vector.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import json
+import math
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -26,8 +40,14 @@ import numpy as np
 from assess_check import Check, Context, credit
 
 FORMAT_POINTS = 10.0
-ACCURACY_POINTS = 90.0
-ZERO_AT, FULL_AT = 0.60, 0.95
+ACCURACY_POINTS = 50.0
+ROBUSTNESS_POINTS = 40.0
+ZERO_AT, FULL_AT = 0.60, 0.98
+# Noise per coordinate of the residual stream. At layer 2 the class means are ~80 apart
+# (distance) and a probe along that direction has held-out margins of ~15-40, so it keeps
+# >= 0.99 of its accuracy; probes with margins of 1-2 keep ~0.65 (see the README).
+NOISE_SIGMA = 4.0
+ROBUST_ZERO_AT, ROBUST_FULL_AT = 0.60, 0.97
 PUBLIC_MAX_BODY = 20  # the public data's longest body; held-out bodies go up to 26
 MAX_JSON_BYTES = 64 * 1024
 MAX_TENSOR_BYTES = 1024 * 1024
@@ -116,8 +136,10 @@ def check(ctx: Context) -> list[Check]:
         return [
             _format_check(0.0, f"No valid probe: {why}."),
             _accuracy_check(0.0, "Not scored: no valid probe."),
+            _robustness_check(0.0, "Not scored: no valid probe."),
         ]
     fmt = _format_check(FORMAT_POINTS, f"Valid probe at layer {layer}: weight [{d_model}], bias.")
+    norm = float(np.sqrt(np.sum(weight * weight)))
 
     model = kit.load_model(ctx.kit / "model.safetensors")
     with np.load(ctx.answers / "heldout.npz", allow_pickle=False) as f:
@@ -127,6 +149,7 @@ def check(ctx: Context) -> list[Check]:
         logits = acts @ weight + bias
     correct = np.isfinite(logits) & ((logits > 0) == (labels == 1))
     acc = float(correct.mean())
+    robust, margins = noise_robust_accuracy(logits, labels, norm, correct)
     long = kit.query_positions(tokens) - 1 > PUBLIC_MAX_BODY
     feedback = (
         f"Layer {layer}: held-out accuracy {acc:.3f} on {len(labels)} sequences "
@@ -135,10 +158,51 @@ def check(ctx: Context) -> list[Check]:
         f"{float((logits > 0).mean()):.2f}). Credit is 0 at <= {ZERO_AT:.2f} (chance is 0.50) "
         f"and full at >= {FULL_AT:.2f}."
     )
+    if margins.size:
+        margin_text = (
+            f"signed distance of the held-out activations from the decision boundary: "
+            f"10th percentile {float(np.percentile(margins, 10)):.2f}, median "
+            f"{float(np.median(margins)):.2f}"
+        )
+    else:
+        margin_text = "the weight vector is zero: the prediction is the same for every sequence"
+    robust_feedback = (
+        f"Layer {layer}: with isotropic Gaussian noise of standard deviation {NOISE_SIGMA:g} "
+        f"added to each coordinate of the held-out activations, the probe is expected to "
+        f"classify {robust:.3f} correctly ({margin_text}). Credit is 0 at <= "
+        f"{ROBUST_ZERO_AT:.2f} and full at >= {ROBUST_FULL_AT:.2f}."
+    )
     return [
         fmt,
         _accuracy_check(round(ACCURACY_POINTS * credit(acc, ZERO_AT, FULL_AT), 2), feedback),
+        _robustness_check(
+            round(ROBUSTNESS_POINTS * credit(robust, ROBUST_ZERO_AT, ROBUST_FULL_AT), 2),
+            robust_feedback,
+        ),
     ]
+
+
+def noise_robust_accuracy(
+    logits: np.ndarray, labels: np.ndarray, norm: float, correct: np.ndarray
+) -> tuple[float, np.ndarray]:
+    """Expected accuracy when N(0, NOISE_SIGMA^2 I) noise is added to each activation.
+
+    For a probe (w, b) and activation a with label y in {-1, +1}, the prediction survives
+    the noise with probability Phi(y (a.w + b) / (sigma |w|)): the noise's component along w
+    is N(0, sigma^2 |w|^2). Returns that probability averaged over the sequences, and the
+    signed margins y (a.w + b) / |w| (empty when w = 0: then the prediction ignores the noise
+    and each sequence counts as it is classified).
+    """
+    if not (norm > 0 and np.isfinite(norm)):
+        return float(correct.mean()), np.zeros(0)
+    sign = np.where(labels == 1, 1.0, -1.0)
+    with np.errstate(all="ignore"):
+        margins = sign * logits / norm
+    # A margin too large for a float (a huge bias over a tiny weight) keeps its side.
+    margins = np.where(np.isfinite(margins), margins, np.where(correct, np.inf, -np.inf))
+    z = margins / (NOISE_SIGMA * math.sqrt(2.0))
+    survive = 0.5 * (1.0 + np.array([math.erf(v) for v in z.tolist()]))
+    return float(survive.mean()), margins[np.isfinite(margins)]
 
 
 def _format_check(score: float, feedback: str) -> Check:
@@ -148,6 +212,17 @@ def _format_check(score: float, feedback: str) -> Check:
         score=score,
         max_score=FORMAT_POINTS,
         visibility="applicant",
+        feedback=feedback,
+    )
+
+
+def _robustness_check(score: float, feedback: str) -> Check:
+    return Check(
+        id="noise-robustness",
+        name="Probe accuracy under activation noise (margin)",
+        score=score,
+        max_score=ROBUSTNESS_POINTS,
+        visibility="reviewer",
         feedback=feedback,
     )
 
