@@ -213,6 +213,9 @@ def start(services: Services) -> None:
     s = services.settings
     if s.auto_migrate:
         migrate(services.engine)
+    stale = services.blobs.clean_staging()
+    if stale:
+        log.info("removed %d upload staging file(s) left by dead processes", len(stale))
     with transaction(services.sessions) as session:
         loaded, problems = catalog.sync_tasks(session, s.tasks_dirs)
         refresh_upload_limits(services, session)

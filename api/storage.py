@@ -13,12 +13,14 @@ import hashlib
 import os
 import re
 import tempfile
+import time
 from collections.abc import Iterable
 from pathlib import Path
 
 _SHA = re.compile(r"^[0-9a-f]{64}$")
 SUFFIXES = (".zip", ".ipynb")
 _CHUNK = 1 << 20
+_STALE_S = 24 * 3600
 
 
 class StorageError(Exception):
@@ -27,6 +29,16 @@ class StorageError(Exception):
 
 class TooLarge(Exception):
     """An upload exceeded its byte limit while it was being received."""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
 
 
 def _fsync_dir(path: Path) -> None:
@@ -48,15 +60,23 @@ class BlobStore:
             raise StorageError(f"not a blob name: {sha256!r}{suffix!r}")
         return self.root / sha256[:2] / f"{sha256}{suffix}"
 
+    @property
+    def staging(self) -> Path:
+        return self.root / "staging"
+
     def stage(self, chunks: Iterable[bytes], *, suffix: str, max_bytes: int) -> tuple[Path, str]:
         """Write `chunks` to a staging file (fsynced); return its path and sha256.
+
+        The file's name starts with ``host~pid~``: who is writing it, so that a start-up
+        can tell a file whose writer died (see :meth:`clean_staging`).
 
         Raises:
             TooLarge: more than `max_bytes` arrived (the staging file is removed).
         """
-        staging = self.root / "staging"
+        staging = self.staging
         staging.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=staging, suffix=suffix)
+        prefix = f"{os.uname().nodename}~{os.getpid()}~"
+        fd, tmp = tempfile.mkstemp(dir=staging, prefix=prefix, suffix=suffix)
         h, size = hashlib.sha256(), 0
         try:
             with os.fdopen(fd, "wb") as f:
@@ -105,3 +125,27 @@ class BlobStore:
 
     def discard(self, staged: Path) -> None:
         staged.unlink(missing_ok=True)
+
+    def clean_staging(self) -> list[str]:
+        """Remove staging files whose writer is gone (a process killed mid-upload); return
+        their names. A file of a live process on this host, or of another host sharing the
+        folder, is kept unless it is older than a day; one without a writer's name (written
+        before names carried one) is removed."""
+        removed: list[str] = []
+        if not self.staging.is_dir():
+            return removed
+        host = os.uname().nodename
+        for path in self.staging.iterdir():
+            writer_host, _, rest = path.name.partition("~")
+            pid, sep, _ = rest.partition("~")
+            try:
+                old = time.time() - path.lstat().st_mtime > _STALE_S
+            except FileNotFoundError:
+                continue
+            named = bool(sep) and pid.isdigit()
+            if named and not old and (writer_host != host or _alive(int(pid))):
+                continue
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+                removed.append(path.name)
+        return removed
