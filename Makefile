@@ -62,9 +62,10 @@ bench-images: images  ## cold vs cached image build (slow: rebuilds the cpu imag
 	$(BIN)/python bench/image_build.py
 
 models: images  ## retrain the tasks' committed small models in the cpu image, in place (review, then commit)
-	@for b in tasks/*/grading/build/behaviour.json; do t=$${b%/grading/build/behaviour.json}; \
-	  echo "models: $$t"; \
-	  docker run --rm --network none -u $$(id -u):$$(id -g) -e HOME=/tmp -v "$$PWD/$$t:/task" -w /task \
+	@pinned=$$($(BIN)/python -c 'from grader.numerics import PINNED; print(" ".join(f"-e {k}={v}" for k, v in PINNED.items()))'); \
+	for b in tasks/*/grading/build/behaviour.json; do t=$${b%/grading/build/behaviour.json}; \
+	  echo "models: $$t (pinned CPU numerics: grader/numerics.py)"; \
+	  docker run --rm --network none -u $$(id -u):$$(id -g) -e HOME=/tmp $$pinned -v "$$PWD/$$t:/task" -w /task \
 	    assess/cpu:latest python grading/build/build.py --out /tmp/build --install || exit 1; \
 	  chmod -R a+rX "$$t"; \
 	done

@@ -1,7 +1,9 @@
 """Committed model weights are reproducible: each task that commits weights ships a
 deterministic `grading/build/build.py --out DIR` that retrains them and measures the planted
 behaviour into DIR/behaviour.json; rebuilding in the task image must reproduce the committed
-grading/build/behaviour.json within its declared tolerances."""
+grading/build/behaviour.json within its declared tolerances, under the pinned CPU numerics the
+models are built with and under this CPU's native kernels (grader/numerics.py): a behaviour
+that only holds for one set of kernels is not one a task can rest on."""
 
 from __future__ import annotations
 
@@ -11,41 +13,56 @@ from pathlib import Path
 import pytest
 
 from grader.images import image_ref
-from grader.sandbox import Limits, Mount, RunRequest, Sandbox, ScratchMount
+from grader.numerics import SETTINGS, setting_env
+from grader.sandbox import Limits, Mount, RunRequest, Sandbox, ScratchMount, budget
 from grader.task import load_task
 from tests.conftest import REPO
 
+# CPU-seconds for one rebuild: the slowest (backdoor-trigger under the pinned numerics) needs
+# about half of it on an idle core.
+REBUILD_BUDGET_S = 480
 BUILT = sorted(p.parents[2] for p in (REPO / "tasks").glob("*/grading/build/behaviour.json"))
 
 
 @pytest.mark.docker
 @pytest.mark.slow
+@pytest.mark.parametrize("setting", list(SETTINGS))
 @pytest.mark.parametrize("task_dir", BUILT, ids=[p.name for p in BUILT])
 def test_rebuild_reproduces_committed_behaviour(
-    task_dir: Path, sandbox: Sandbox, tmp_path: Path
+    task_dir: Path, setting: str, sandbox: Sandbox, tmp_path: Path
 ) -> None:
     task = load_task(task_dir)
     committed = json.loads((task_dir / "grading" / "build" / "behaviour.json").read_text())
     image = image_ref(task.spec.image)
+    cpu_s, wall_s = budget(REBUILD_BUDGET_S, 1.0)
     with sandbox.scratch(64, image=image) as out:
         result = sandbox.run(
             RunRequest(
                 image=image,
                 command=["python", "grading/build/build.py", "--out", "/rebuild"],
-                limits=Limits(cpus=1.0, memory_mb=4096, pids=256, wall_s=420, tmp_mb=512),
+                # A CPU budget: the rebuild is slowed, not failed, by a busy machine.
+                limits=Limits(
+                    cpus=1.0, memory_mb=4096, pids=256, cpu_s=cpu_s, wall_s=wall_s, tmp_mb=512
+                ),
                 mounts=[Mount(task_dir, "/task")],
                 scratch=[ScratchMount(out, "/rebuild")],
-                env={"HOME": "/tmp", "PYTHONDONTWRITEBYTECODE": "1"},
+                env={**setting_env(setting), "HOME": "/tmp", "PYTHONDONTWRITEBYTECODE": "1"},
                 workdir="/task",
-                label="rebuild",
+                label=f"rebuild-{setting}",
             )
         )
         assert result.ok, result.log[-2000:]
         files = out.export(tmp_path / "rebuild", max_bytes=64 << 20, max_files=100)
     assert "behaviour.json" in files, files
     rebuilt = json.loads((tmp_path / "rebuild" / "behaviour.json").read_text())
+    # Kept for docs/tasks.md's cross-CPU table (gitignored).
+    keep = REPO / ".assess" / "test-artifacts" / "rebuild" / f"{task_dir.name}-{setting}.json"
+    keep.parent.mkdir(parents=True, exist_ok=True)
+    keep.write_text(json.dumps(rebuilt["metrics"], indent=1) + "\n")
     tolerance = committed.get("tolerance", {})
     for name, want in committed["metrics"].items():
         got = rebuilt["metrics"][name]
         tol = float(tolerance.get(name, 0.0))
-        assert abs(float(got) - float(want)) <= tol, f"{name}: rebuilt {got}, committed {want}"
+        assert abs(float(got) - float(want)) <= tol, (
+            f"{name}: rebuilt {got} under {setting} numerics, committed {want} ± {tol}"
+        )

@@ -163,7 +163,10 @@ def main() -> None:
     # were both measured for the starter, so they get 0.10, still far below any threshold.
     behaviour = {
         "metrics": metrics,
-        "tolerance": {k: 0.10 if metrics[k] < 0.3 else 0.03 for k in metrics},
+        # A variant that diverges ends near chance at an accuracy that rounding decides
+        # (acc_only_zero_grad: 0.08, 0.12, 0.18 on three sets of CPU kernels): the behaviour
+        # that holds everywhere is "far below a working run", so its window reaches 0.33.
+        "tolerance": {k: 0.25 if metrics[k] < 0.3 else 0.03 for k in metrics},
     }
 
     targets: list[tuple[dict[str, Path], Path]] = []
