@@ -196,6 +196,14 @@ class RegradePublic(BaseModel):
     queued: int
 
 
+class LoginLockPublic(_Out):
+    key: str  # user:NAME or addr:IP
+    failures: int
+    locked: bool
+    last_failure_at: datetime
+    blocked_until: datetime | None
+
+
 class AuditPublic(_Out):
     id: int
     at: datetime

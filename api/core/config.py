@@ -45,6 +45,13 @@ class Settings(BaseSettings):
     header_timeout_s: Annotated[float, Field(gt=0, le=600)] = 10.0
     body_timeout_s: Annotated[float, Field(gt=0, le=3600)] = 20.0
     min_body_rate: Annotated[int, Field(ge=0, le=1_000_000_000)] = 1024
+    # Sign-in throttling (api.throttle): free failures per username and per address, then a
+    # delay doubling from login_base_delay_s; a username locks after login_lock_after.
+    login_free_failures: Annotated[int, Field(ge=0, le=1000)] = 3
+    login_base_delay_s: Annotated[float, Field(ge=0, le=3600)] = 1.0
+    login_max_delay_s: Annotated[float, Field(ge=0, le=86400)] = 900.0
+    login_lock_after: Annotated[int, Field(ge=1, le=10000)] = 10
+    login_window_s: Annotated[float, Field(gt=0, le=30 * 86400)] = 900.0
     session_hours: Annotated[int, Field(ge=1, le=24 * 90)] = 12
     invite_days: Annotated[int, Field(ge=1, le=365)] = 30
     secure_cookies: bool = False

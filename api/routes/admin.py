@@ -4,17 +4,34 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, HTTPException, Query, Request, UploadFile, status
+from fastapi import (
+    APIRouter,
+    File,
+    Form,
+    HTTPException,
+    Path,
+    Query,
+    Request,
+    UploadFile,
+    status,
+)
 from fastapi.responses import HTMLResponse
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from api import accounts
+from api import accounts, throttle
 from api.deps import CurrentOperator, OptionalRowId, Principal, RowId, ServicesDep, SessionDep
 from api.models import Applicant, AuditEntry, Cohort, TaskRow
 from api.routes.cohorts import public as cohort_public
-from api.schemas import AuditPublic, InviteIn, InvitePublic, UserIn, UserPublic
+from api.schemas import (
+    AuditPublic,
+    InviteIn,
+    InvitePublic,
+    LoginLockPublic,
+    UserIn,
+    UserPublic,
+)
 from api.services import Services
 from api.views import page
 
@@ -93,6 +110,23 @@ def create_user(body: UserIn, who: CurrentOperator, db: SessionDep) -> UserPubli
     except IntegrityError:
         raise HTTPException(status.HTTP_409_CONFLICT, "username taken") from None
     return UserPublic(id=user.id, username=user.username, role=user.role)
+
+
+@router.get("/api/v1/login-locks", response_model=list[LoginLockPublic])
+def login_locks(who: CurrentOperator, db: SessionDep) -> list[LoginLockPublic]:
+    """Usernames and addresses locked or waiting after failed sign-ins."""
+    return [LoginLockPublic.model_validate(r) for r in throttle.locks(db)]
+
+
+@router.delete("/api/v1/login-locks/{username}", status_code=204)
+def unlock_login(
+    username: Annotated[str, Path(max_length=200)], who: CurrentOperator, db: SessionDep
+) -> None:
+    """Lift a username's sign-in lock and delay (audited)."""
+    assert who.user is not None
+    if not throttle.unlock(db, username, actor=f"operator:{who.user.username}"):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "that username is not locked")
+    db.commit()
 
 
 @router.get("/api/v1/audit", response_model=list[AuditPublic])

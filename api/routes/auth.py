@@ -8,7 +8,7 @@ from urllib.parse import urlparse
 from fastapi import APIRouter, Form, HTTPException, Request, Response, status
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from api import accounts
+from api import accounts, throttle
 from api.deps import SESSION_COOKIE, CurrentReviewer, MaybePrincipal, ServicesDep, SessionDep
 from api.models import User
 from api.schemas import LoginIn, MePublic
@@ -31,13 +31,30 @@ def set_cookie(response: Response, services: Services, raw: str) -> None:
 
 
 def _login(
-    services: Services, db: SessionDep, username: str, password: str
+    services: Services, db: SessionDep, request: Request, username: str, password: str
 ) -> tuple[str, str, User]:
+    """Check the throttle, then the password; count a failure (see api.throttle).
+
+    Raises:
+        HTTPException: 429 (wait: Retry-After), 423 (locked), or 401 (wrong).
+    """
+    settings = services.settings
+    address = request.client.host if request.client else "unknown"
+    refused = throttle.check(
+        db, [throttle.user_key(username), throttle.addr_key(address)], settings
+    )
+    if refused is not None:
+        db.commit()
+        headers = {"Retry-After": str(refused.retry_after)} if refused.retry_after else None
+        raise HTTPException(refused.status_code, refused.detail, headers=headers)
     user = accounts.authenticate(db, username, password)
     if user is None:
+        throttle.failed(db, username, address, settings)
+        db.commit()
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong username or password")
+    throttle.succeeded(db, username)
     accounts.purge_expired(db)
-    raw, ws = accounts.start_session(db, hours=services.settings.session_hours, user=user)
+    raw, ws = accounts.start_session(db, hours=settings.session_hours, user=user)
     db.commit()
     return raw, ws.csrf_token, user
 
@@ -47,9 +64,14 @@ def _me(user: User, csrf: str) -> MePublic:
 
 
 @router.post("/api/v1/auth/login", response_model=MePublic)
-def api_login(body: LoginIn, response: Response, services: ServicesDep, db: SessionDep) -> MePublic:
-    """Sign in; the response sets the session cookie and carries the CSRF token."""
-    raw, csrf, user = _login(services, db, body.username, body.password)
+def api_login(
+    body: LoginIn, request: Request, response: Response, services: ServicesDep, db: SessionDep
+) -> MePublic:
+    """Sign in; the response sets the session cookie and carries the CSRF token.
+
+    Throttled per username and per client address: 429 with Retry-After while a key must
+    wait, 423 once a username is locked (an operator unlocks it)."""
+    raw, csrf, user = _login(services, db, request, body.username, body.password)
     set_cookie(response, services, raw)
     return _me(user, csrf)
 
@@ -92,16 +114,12 @@ def login_form(
     next: Annotated[str, Form()] = "/review",
 ) -> Response:
     try:
-        raw, _, _ = _login(services, db, username, password)
-    except HTTPException:
-        resp = page(
-            request,
-            "login.html.j2",
-            None,
-            next=_safe_next(next),
-            error="Wrong username or password.",
-        )
-        resp.status_code = 401
+        raw, _, _ = _login(services, db, request, username, password)
+    except HTTPException as e:
+        error = "Wrong username or password." if e.status_code == 401 else str(e.detail)
+        resp = page(request, "login.html.j2", None, next=_safe_next(next), error=error)
+        resp.status_code = e.status_code
+        resp.headers.update(e.headers or {})
         return resp
     redirect = RedirectResponse(_safe_next(next), status_code=303)
     set_cookie(redirect, services, raw)
