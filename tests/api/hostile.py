@@ -97,6 +97,7 @@ class Seeded:
                 f"/login?next={quote('/' + evil('next'))}",
                 "/invite/not-a-token",
                 "/portal-expired",
+                "/docs",
             ],
         }
 

@@ -65,3 +65,31 @@ def test_pages_with_hostile_data_run_nothing_and_inject_nothing(
         browser.close()
     assert dialogs == []
     assert seen >= 10, seen  # the hostile text reached most pages (as text)
+
+
+def test_api_docs_render_offline_under_the_pages_csp(tmp_path: Path) -> None:
+    """/docs draws Swagger UI from the installed package's assets, under the same CSP as
+    every page: no CDN, no inline script, nothing refused."""
+    _need_browser()
+    from playwright.sync_api import sync_playwright
+
+    from api.app import PAGE_CSP
+
+    settings = make_settings(tmp_path, f"sqlite:///{tmp_path}/db.sqlite", ())
+    app = create_app(settings, grade_fn=hostile_grade)
+    with running(app) as url, sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page()
+        console: list[str] = []
+        requests: list[str] = []
+        page.on("console", lambda m: console.append(m.text))
+        page.on("request", lambda r: requests.append(r.url))
+        response = page.goto(url + "/docs")
+        assert response is not None and response.headers["content-security-policy"] == PAGE_CSP
+        page.locator(".swagger-ui .info .title").wait_for(timeout=20_000)
+        assert "assess" in page.locator(".swagger-ui .info .title").inner_text()
+        page.locator(".opblock-summary-path", has_text="/api/v1/submissions").first.wait_for()
+        page.screenshot(path=tmp_path / "docs.png", full_page=True)
+        browser.close()
+    assert not [m for m in console if "Content Security Policy" in m or "Refused" in m], console
+    assert requests and all(r.startswith(url) or r.startswith("data:") for r in requests), requests
