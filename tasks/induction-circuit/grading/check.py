@@ -15,7 +15,8 @@ Checks (sum 100):
                                    heads x Jaccard of the induction heads
   baseline           5  reviewer   kit model: the unablated loss and accuracy on the
                                    induction positions
-  effects           18  reviewer   kit model: weighted per-head credit of the effect sizes
+  effects           18  reviewer   kit model: weighted per-head credit of the effect sizes,
+                                   times the baseline's credit
   variant-roles     25  reviewer   find_heads() on the hidden variant: as `roles`
   variant-baseline   5  reviewer   find_heads() on the hidden variant: as `baseline`
   variant-effects   18  reviewer   find_heads() on the hidden variant: as `effects`
@@ -44,8 +45,9 @@ any of the 18 figures (2000 sequences: 0.48-0.50). grading/noise.py reproduces a
 (~3 min; not used in grading). Measuring one position off (the mask applied to the logits
 of the previous position: baseline loss 0.71 instead of 0.52, accuracy 0.88 instead of
 0.91, head effects 5-10% low) lands at 1.5-2 TOL on the baseline and 1.7 TOL on head 0.0's
-loss_increase, and loses 13 points (bad/mask-one-off: 87.02; 100 under the 1.0.0 rule of
-0.05 + 10%, none at 3x, and no baseline check).
+loss_increase. The effects are differences from that baseline, so their credit is multiplied
+by the baseline's (a correct measurement has baseline credit 1): bad/mask-one-off scores 69.3
+(100 under the 1.0.0 rule of 0.05 + 10%, none at 3x, and no baseline check).
 Effect credit is weighted per head by |true| + a floor (0.1 nats; 0.02), so the heads that
 matter dominate and near-zero guesses for unimportant heads earn little.
 
@@ -317,7 +319,8 @@ def _scored(sub: Parsed, measured: dict[str, Any], prefix: str, what: str, note:
             f"Product of Jaccards {frac:.2f} ({detail}).{note}",
         )
     )
-    frac, detail = score_baseline(sub.baseline, measured)
+    base_frac, detail = score_baseline(sub.baseline, measured)
+    frac = base_frac
     out.append(
         Check(
             f"{prefix}baseline",
@@ -329,15 +332,21 @@ def _scored(sub: Parsed, measured: dict[str, Any], prefix: str, what: str, note:
             f"{BASELINE['loss'][1]} nats / {BASELINE['accuracy'][1]}).",
         )
     )
+    # Every effect is a difference from the baseline on the same positions. The baseline is
+    # the figure that shows whether those positions (and that averaging) are the defined ones:
+    # measured elsewhere it moves by 7-9 sigma while the effects move by 1-3 sigma only, below
+    # what their own tolerance can resolve. So the effects count only as far as the baseline
+    # does; a correct measurement has baseline credit 1 (at most 0.5 TOL off, docstring).
     frac, lines = score_effects(sub.effects, measured)
     out.append(
         Check(
             f"{prefix}effects",
             f"{what}: per-head ablation effect sizes",
-            round(POINTS[f"{prefix}effects"] * frac, 2),
+            round(POINTS[f"{prefix}effects"] * frac * base_frac, 2),
             POINTS[f"{prefix}effects"],
             "reviewer",
-            f"Weighted credit {frac:.2f} on {N_HIDDEN} hidden sequences. " + "; ".join(lines),
+            f"Weighted credit {frac:.2f} x baseline credit {base_frac:.2f} on {N_HIDDEN} hidden "
+            "sequences. " + "; ".join(lines),
         )
     )
     return out
