@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, case, exists, func, select, true
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from api import scoring
 from api.models import (
@@ -156,12 +156,18 @@ def _review_dict(r: Review) -> dict[str, Any]:
     }
 
 
-def agreement(session: Session, task_id: str) -> dict[str, Any]:
-    """Quadratic-weighted kappa on tiers over reviewer pairs, and submissions to adjudicate."""
+def agreement(session: Session, task_id: str, view: Independence) -> dict[str, Any]:
+    """Quadratic-weighted kappa on tiers over reviewer pairs, and submissions to adjudicate.
+
+    Counted only over submissions whose reviews `view` may see (:class:`Independence`): a
+    reviewer's figures come from the submissions they have reviewed themselves, so neither
+    kappa nor the adjudication list tells them what others decided elsewhere.
+    """
+    sees = view.sees_reviews_sql()
     rows = session.execute(
         select(Review.submission_id, Review.tier)
         .join(Submission, Submission.id == Review.submission_id)
-        .where(Submission.task_id == task_id)
+        .where(Submission.task_id == task_id, sees)
     ).all()
     by_sub: dict[int, list[str | None]] = defaultdict(list)
     for sid, tier in rows:
@@ -171,7 +177,7 @@ def agreement(session: Session, task_id: str) -> dict[str, Any]:
     flagged = list(
         session.scalars(
             select(Submission.id).where(
-                Submission.task_id == task_id, Submission.disagreement.is_(True)
+                Submission.task_id == task_id, Submission.disagreement.is_(True), sees
             )
         )
     )
@@ -238,8 +244,10 @@ class Independence:
     def sees_reviews_sql(self) -> ColumnElement[bool]:
         if self.everything:
             return true()
+        # An alias: the test correlates with Submission only, also inside queries on reviews.
+        mine = aliased(Review)
         return exists().where(
-            Review.submission_id == Submission.id, Review.reviewer_id == self.reviewer_id
+            mine.submission_id == Submission.id, mine.reviewer_id == self.reviewer_id
         )
 
     def task_score_sql(self) -> ColumnElement[Any]:

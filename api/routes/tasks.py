@@ -24,7 +24,7 @@ from api.schemas import (
 )
 from api.services import Services
 from api.uploads import refresh_upload_limits
-from api.views import page
+from api.views import independence, page
 
 router = APIRouter(tags=["tasks"])
 
@@ -55,22 +55,27 @@ def list_tasks(who: CurrentReviewer, db: SessionDep) -> list[TaskPublic]:
 
 @router.get("/api/v1/tasks/{task_id}/agreement", response_model=AgreementPublic)
 def task_agreement(task_id: str, who: CurrentReviewer, db: SessionDep) -> AgreementPublic:
-    """Reviewer agreement: quadratic-weighted kappa on tiers, and what needs adjudication."""
+    """Reviewer agreement: quadratic-weighted kappa on tiers, and what needs adjudication.
+
+    A reviewer's figures cover only the submissions they have reviewed (Independence);
+    operators' cover every submission.
+    """
     _task(db, task_id)
-    return AgreementPublic(**agreement(db, task_id))
+    return AgreementPublic(**agreement(db, task_id, independence(db, who)))
 
 
 @router.get("/api/v1/tasks/{task_id}/distribution.svg", response_class=Response)
 def task_distribution(task_id: str, who: CurrentReviewer, db: SessionDep) -> Response:
-    """A histogram of the task's scores (0 to 100 %), as SVG."""
+    """A histogram of the task's scores (0 to 100 %), as SVG.
+
+    Each score as the viewer may see it (Independence): a reviewer's histogram blends in
+    rubric scores only where they have saved their own review.
+    """
     task = _task(db, task_id)
+    score = independence(db, who).task_score_sql()
     values = [
-        v
-        for v in db.scalars(
-            select(Submission.task_score).where(
-                Submission.task_id == task_id, Submission.task_score.is_not(None)
-            )
-        )
+        float(v)
+        for v in db.scalars(select(score).where(Submission.task_id == task_id))
         if v is not None
     ]
     return Response(
@@ -146,7 +151,12 @@ def task_page(
 ) -> HTMLResponse:
     task = _task(db, task_id)
     return page(
-        request, "task.html.j2", who, task=task, agreement=agreement(db, task_id), message=message
+        request,
+        "task.html.j2",
+        who,
+        task=task,
+        agreement=agreement(db, task_id, independence(db, who)),
+        message=message,
     )
 
 

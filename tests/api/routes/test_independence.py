@@ -9,7 +9,7 @@ import io
 
 from fastapi.testclient import TestClient
 
-from tests.api.conftest import RIGHT, World
+from tests.api.conftest import RIGHT, World, add_user
 
 SECRET = "R1-COMMENT-SECRET"
 
@@ -84,3 +84,42 @@ def test_others_reviews_stay_hidden_everywhere_until_you_save_yours(world: World
     seen = _everything(world, r2, sid)
     assert SECRET in seen["detail"] and SECRET in seen["page"]
     assert _csv_row(world, r2)["integrity_flag"] == "True"
+
+
+def test_agreement_and_distribution_count_only_submissions_you_have_reviewed(
+    world: World,
+) -> None:
+    """Kappa, the adjudication list and the score histogram follow the same rule: two
+    reviewers who disagree show up there only for those who have saved their own review."""
+    add_user(world.svc, "rev3", "reviewer")
+    r1, r2, r3 = world.reviewer, world.reviewer2, world.svc.login("rev3")
+    sid = world.svc.upload(world.alice, RIGHT, task="py-rubric").json()["id"]
+    assert world.svc.wait(world.alice, sid)["status"] == "graded"
+    agreement, histogram = (
+        "/api/v1/tasks/py-rubric/agreement",
+        "/api/v1/tasks/py-rubric/distribution.svg",
+    )
+    nothing = r2.get(agreement).json()
+    svg_before = r2.get(histogram).text
+    low = {"scores": {"clarity": 0, "judgement": 0}, "tier": "Below"}
+    high = {"scores": {"clarity": 5, "judgement": 5}, "tier": "Exceeds"}
+    assert r1.put(f"/api/v1/submissions/{sid}/review", json=low).status_code == 200
+    assert r3.put(f"/api/v1/submissions/{sid}/review", json=high).status_code == 200
+
+    # The operator and both reviewers who reviewed see the disagreement.
+    for who in (world.operator, r1, r3):
+        got = who.get(agreement).json()
+        assert (got["pairs"], got["multi_reviewed"], got["adjudicate"]) == (1, 1, [sid])
+        assert got["kappa"] is not None
+    assert world.operator.get(histogram).text != svg_before
+    # r2 has not reviewed: nothing of it reaches them, not even the histogram's shape.
+    assert r2.get(agreement).json() == nothing
+    assert nothing["adjudicate"] == [] and nothing["pairs"] == 0 and nothing["kappa"] is None
+    assert r2.get(histogram).text == svg_before
+    page = r2.get("/review/tasks/py-rubric").text
+    assert f"#{sid}" not in page and "over 0 pair(s)" in page
+
+    assert r2.put(f"/api/v1/submissions/{sid}/review", json={"tier": "Meets"}).status_code == 200
+    got = r2.get(agreement).json()
+    assert (got["pairs"], got["adjudicate"]) == (3, [sid])
+    assert f"#{sid}" in r2.get("/review/tasks/py-rubric").text
