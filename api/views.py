@@ -19,8 +19,8 @@ from api.deps import Principal
 from api.models import Applicant, Cohort, Grading, Review, Submission, User
 from api.reviewing import Independence, applicant_composite
 from api.schemas import GradingPublic, ReviewPublic, SubmissionDetail, SubmissionRow
-from grader.render import clean_text
 from grader.report import Report
+from grader.text import clean_text, finalize
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -30,11 +30,14 @@ def environment() -> jinja2.Environment:
     """The one Jinja environment of the service: every page is rendered from it.
 
     Autoescaping is on for every template, whatever its name (``select_autoescape`` would
-    leave ``*.html.j2`` raw); nothing in the templates is marked safe.
+    leave ``*.html.j2`` raw); nothing in the templates is marked safe. Every printed value
+    is first cleaned of escape sequences, control characters and bidirectional overrides
+    (:func:`grader.text.finalize`), so submission text cannot display as something else.
     """
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(TEMPLATES)),
         autoescape=True,
+        finalize=finalize,
     )
     env.filters["pct"] = lambda x: "—" if x is None else f"{100 * x:.0f}%"
     env.filters["num"] = lambda x: "—" if x is None else f"{x:g}"

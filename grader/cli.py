@@ -66,7 +66,12 @@ def _user_errors() -> Iterator[None]:
 
 
 def _one_line(s: str) -> str:
-    return " ".join(s.split())
+    """Untrusted text as one printable line: cleaned (grader.text), rich markup escaped."""
+    from rich.markup import escape
+
+    from grader.text import clean_text
+
+    return escape(" ".join(clean_text(s).split()))
 
 
 def _sandbox() -> Sandbox:

@@ -7,8 +7,10 @@
 * :func:`write_report` — the JSON, the page and the receipt, each written atomically.
 
 Everything a submission can influence (logs, feedback, file names, explanations) is
-untrusted. It is cleaned of terminal escape sequences and control characters here, and the
-HTML template escapes it (Jinja2 autoescape), so nothing it prints can become markup.
+untrusted. It is cleaned of terminal escape sequences, control characters and bidirectional
+controls (:func:`grader.text.clean_text`, applied by the template environment to every value
+it prints), and the HTML template escapes it (Jinja2 autoescape), so nothing it prints can
+become markup or display as something other than what it is.
 """
 
 from __future__ import annotations
@@ -26,27 +28,13 @@ import jinja2
 
 from grader.report import Report, Status
 from grader.sandbox.base import TRUNCATION_MARK
+from grader.text import clean_text, finalize
 
 if TYPE_CHECKING:
     from grader.integrity import Pair
 
 __all__ = ["clean_text", "render_html", "render_receipt", "write_report"]
 
-# Terminal escape sequences: CSI (colours, cursor moves), OSC (titles, hyperlinks),
-# DCS/SOS/PM/APC strings, 8-bit CSI, and the remaining two-character escapes.
-_ANSI = re.compile(
-    r"""
-      \x1b\[[0-?]*[ -/]*[@-~]                    # CSI ... final byte
-    | \x1b\][^\x07\x1b\n]*(?:\x07|\x1b\\)?       # OSC ... BEL or ST
-    | \x1b[PX^_][^\x1b\n]*(?:\x1b\\)?            # DCS / SOS / PM / APC ... ST
-    | \x9b[0-?]*[ -/]*[@-~]                      # 8-bit CSI
-    | \x1b[ -/]*[0-~]                            # other escapes (charset, keypad, ...)
-    """,
-    re.VERBOSE,
-)
-# C0 controls except \t and \n (\r is handled first), DEL, C1 controls, and the Unicode
-# bidirectional controls that can make text display differently from what it is.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 # The grader's own marker where a bounded log dropped its middle (see BoundedLog).
 _MARK = re.compile(
     re.escape(TRUNCATION_MARK.strip())
@@ -71,32 +59,6 @@ _STATUS_HINT: Mapping[Status, str] = {
     Status.error: "an infrastructure or task failure, not the applicant's fault: re-grade",
     Status.timeout: "the run phase hit its time limit; scored on what it had written",
 }
-
-
-def clean_text(text: str) -> str:
-    """Make untrusted text safe to display as plain text.
-
-    Strips terminal escape sequences and control characters (keeping newlines and tabs),
-    normalises line endings, and applies carriage returns the way a terminal would, so a
-    progress bar shows its last state rather than every redraw glued together.
-
-    Args:
-        text: text printed or written by a submission (or anything else untrusted).
-
-    Returns:
-        The cleaned text.
-    """
-    text = _ANSI.sub("", text)
-    if "\r" in text:
-        text = text.replace("\r\n", "\n")
-        lines = []
-        for line in text.split("\n"):
-            shown = ""
-            for part in line.split("\r"):
-                shown = part + shown[len(part) :]
-            lines.append(shown)
-        text = "\n".join(lines)
-    return _CONTROL.sub("", text)
 
 
 def _clean_tree(value: Any) -> Any:
@@ -191,6 +153,7 @@ def _env() -> jinja2.Environment:
         loader=jinja2.PackageLoader("grader", "templates"),
         autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
         undefined=jinja2.StrictUndefined,
+        finalize=finalize,  # every printed value is cleaned, whatever the template forgets
         trim_blocks=True,
         lstrip_blocks=True,
     )

@@ -164,3 +164,10 @@ def test_research_taste_grades_without_an_engine(tmp_path: Path) -> None:
         check=False,
     )
     assert r.returncode != 0 and r.stderr.strip().count("\n") == 0, r.stderr
+
+
+def test_untrusted_text_prints_as_one_clean_line_without_rich_markup() -> None:
+    from grader.cli import _one_line
+
+    line = _one_line("run \u202eexited\x1b[31m 1\n[bold red]fake[/bold red]\x07")
+    assert line == "run exited 1 \\[bold red]fake\\[/bold red]"

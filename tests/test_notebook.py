@@ -354,6 +354,51 @@ def test_rendered_notebook_is_inert_keeps_images_and_marks_answers() -> None:
     assert view.answers == ["probe"]
 
 
+def hostile_notebook(label: str, hostile: str) -> dict[str, Any]:
+    """A notebook with `hostile` in every kind of cell and output, each beside a marker
+    ``{label}-md``, ``-code``, ``-stream``, ``-html``, ``-markdown``, ``-plain``, ``-error``
+    (the error's value), ``-tb`` (its coloured traceback) and ``-raw``."""
+    esc = "\x1b"
+
+    def show(mime: str, text: str) -> dict[str, Any]:
+        return {"output_type": "display_data", "metadata": {}, "data": {mime: text}}
+
+    outputs = [
+        {"output_type": "stream", "name": "stdout", "text": f"{label}-stream{hostile}\n"},
+        show("text/html", f"<b title='{hostile}'>{label}-html{hostile}</b>"),
+        show("text/markdown", f"{label}-markdown{hostile}"),
+        {**show("text/plain", f"{label}-plain{hostile}"), "output_type": "execute_result"},
+        {
+            "output_type": "error",
+            "ename": f"Err{hostile}",
+            "evalue": f"{label}-error{hostile}",
+            "traceback": [f"{esc}[0;31m{label}-tb{esc}[0m{hostile}"],
+        },
+    ]
+    outputs[3]["execution_count"] = 1
+    md = {"cell_type": "markdown", "id": "m", "metadata": {}, "source": f"# {label}-md{hostile}"}
+    raw_cell = {"cell_type": "raw", "id": "r", "metadata": {}, "source": f"{label}-raw{hostile}"}
+    # "\r" in source is a line break to Python: shown as one, never as a terminal overwrite.
+    source = f"evil()\r# {label}-code{hostile}"
+    code = cell(source, tags=(f"answer:x{hostile}",), outputs=outputs)
+    return notebook(md, code, raw_cell)
+
+
+def test_rendered_notebook_strips_escapes_controls_and_bidi_overrides() -> None:
+    """Markdown, code, streams, HTML/Markdown/plain outputs, errors and raw cells: none keeps
+    an escape sequence, a control character or a bidi override; colours stay as classes."""
+    hostile = "\u202e\x1b[31m\x1b]8;;http://x\x07\x07\u2066\u200f"
+    view = render_notebook(hostile_notebook("nb", hostile))
+    html = "".join(str(c.html) for c in view.cells)
+    for c in ("\x1b", "\u202e", "\x07", "\u2066", "\u200f", "\r"):
+        assert c not in html, repr(c)
+    for part in ("md", "code", "stream", "html", "markdown", "plain", "tb", "raw"):
+        assert f"nb-{part}" in html, part
+    assert 'class="ansi-red-fg">nb-tb' in html  # the traceback keeps its colour
+    assert "evil" in html
+    assert view.cells[1].error == "Err: nb-error" and view.cells[1].answers == ("x",)
+
+
 def test_broken_notebooks_render_as_a_problem_not_a_crash(tmp_path: Path) -> None:
     assert render_notebook(tmp_path / "missing.ipynb").problem == "no notebook was written"
     (tmp_path / "bad.ipynb").write_text("{")

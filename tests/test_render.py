@@ -343,3 +343,70 @@ def test_write_report_rejects_unsafe_stems(tmp_path: Path, stem: str) -> None:
     with pytest.raises(ValueError, match="stem"):
         write_report(make_report(), tmp_path, stem=stem)
     assert list(tmp_path.iterdir()) == []
+
+
+# --- every path: no escape, control or bidi character reaches the page ------------------
+
+HOSTILE_CHARS = "\u202e\x1b[31m\x1b]0;title\x07\x07\x00\u2066\u200f\x9b1m\u202a"
+
+
+def test_no_escape_control_or_bidi_character_reaches_the_page_by_any_path(
+    tmp_path: Path,
+) -> None:
+    """Hostile characters in every report field, integrity excerpt, notebook cell and output
+    (executed and submitted) and the notebook record: the page holds none of them."""
+    from grader.integrity import Pair
+    from grader.integrity._pass import Span
+    from grader.text import UNSAFE_CHARACTERS
+    from tests.test_notebook import hostile_notebook
+
+    h = HOSTILE_CHARS
+    report = make_report(
+        task=TaskRef(id="t", version=f"1{h}", digest="ab" * 32, title=f"title{h}"),
+        submission=SubmissionRef(sha256="cd" * 32, files=[f"file{h}.md"], bytes=1, kind="notebook"),
+        explanation=f"explanation{h}",
+        checks=[Check(id="c1", name=f"name{h}", score=0, max_score=10, feedback=f"feedback{h}")],
+        manual=[ManualItem(criterion=f"criterion{h}", max_score=1, score=1, reviewer=f"rev{h}")],
+        flags=[Flag(kind=f"kind{h}", detail=f"detail{h}")],
+        logs=Logs(run=f"run-log{h}\n" * 60, check=f"check-log{h}", run_truncated=True),
+        artifacts=[Artifact(path=f"out{h}.json", bytes=1, sha256="ef" * 32)],
+        provenance=Provenance(
+            image=f"img{h}", image_id=f"id{h}", grader_version=f"v{h}",
+            sandbox=f"docker{h}", started_at=f"now{h}",
+        ),
+    )  # fmt: skip
+    span = Span(
+        a_where=f"a.py{h}", a_lines="1-2", a_text=f"a-text{h}",
+        b_where=f"b.py{h}", b_lines="3-4", b_text=f"b-text{h}",
+    )  # fmt: skip
+    pair = Pair(
+        a=f"sub{h}", a_sha256="ab" * 32, b=f"other{h}", b_sha256="cd" * 32, kind="code",
+        score=0.9, threshold=0.5, method=f"method{h}", reference=False, spans=[span],
+    )  # fmt: skip
+    artifacts = tmp_path / "outputs"
+    (artifacts / "notebook").mkdir(parents=True)
+    for name, label in (("executed", "executed"), ("submitted", "submitted")):
+        path = artifacts / "notebook" / f"{name}.ipynb"
+        path.write_text(json.dumps(hostile_notebook(label, h)))
+    record = {
+        "outcome": "error",
+        "failed_cell": {"index": 1, "first_line": f"line{h}", "ename": f"E{h}", "evalue": f"v{h}"},
+        "executed": 1,
+        "cells": 3,
+        "code_cells": 1,
+        "detail": f"detail{h}",
+    }
+    (artifacts / "notebook" / "record.json").write_text(json.dumps(record))
+
+    page = render_html(report, artifacts=artifacts, integrity=[pair])
+    found = sorted({f"U+{ord(c):04X}" for c in re.findall(f"[{UNSAFE_CHARACTERS}]", page)})
+    assert found == [], found
+    shown = [
+        "title", "explanation", "name", "feedback", "criterion", "rev", "kind", "detail",
+        "run-log", "check-log", "file", "out", "img", "a-text", "b-text", "method",
+        "executed-error",  # the error label: the executed notebook's cells only
+        *(f"{nb}-{part}" for nb in ("executed", "submitted")
+          for part in ("md", "code", "stream", "html", "markdown", "plain", "tb", "raw")),
+    ]  # fmt: skip
+    missing = [s for s in shown if s not in page]
+    assert missing == [], missing

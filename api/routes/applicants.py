@@ -25,7 +25,8 @@ from api.uploads import UploadRejected, receive
 from api.views import applicant_checks, current_report, page
 from grader.bundle import bundle
 from grader.prepare import is_prepared
-from grader.render import clean_text, render_receipt
+from grader.render import render_receipt
+from grader.text import clean_text
 
 router = APIRouter(tags=["applicants"])
 _CHUNK = 1 << 20

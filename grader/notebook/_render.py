@@ -14,6 +14,12 @@ must show it without running it, so every cell goes through three steps:
    ``class`` only from nbconvert's and Pygments' own names; ``<script>``/``<style>``
    removed with their content.
 
+Before step 2 every piece of text (sources, Markdown, HTML, streams, tracebacks, error
+names) is cleaned by :func:`grader.text.clean_text`: no escape sequence other than colours
+(which nbconvert turns into ``ansi-*`` classes), no control character, no bidirectional
+override that could make a cell read differently from what it is; after step 3 the same
+characters are removed from the HTML once more.
+
 The grader then wraps each cell in its own markup (answer and failure markers) which no
 notebook content can produce: its classes start with ``nbx-``, never allowed by step 3.
 The report's Content-Security-Policy (no scripts, images only from ``data:``) is a second
@@ -35,6 +41,7 @@ import nh3
 from markupsafe import Markup, escape
 
 from grader.notebook._format import TAG_PREFIX
+from grader.text import clean_text, strip_controls
 
 MAX_NOTEBOOK_BYTES = 64 * 1024 * 1024
 MAX_CELLS = 1000
@@ -119,6 +126,17 @@ def _text(value: Any) -> str:
     return str(value) if value is not None else ""
 
 
+def _output_text(value: Any) -> str:
+    """Printed output (streams, tracebacks, plain values): cleaned as a terminal shows it,
+    colours kept for nbconvert to turn into classes."""
+    return clean_text(_text(value), colours=True)
+
+
+def _document(value: Any) -> str:
+    """Source, Markdown and HTML: cleaned, a carriage return read as a line break."""
+    return clean_text(_text(value), terminal=False)
+
+
 def _note(text: str) -> dict[str, Any]:
     return {"output_type": "stream", "name": "stderr", "text": text + "\n"}
 
@@ -129,14 +147,14 @@ def _reduce_output(out: Any) -> dict[str, Any] | None:
     kind = out.get("output_type")
     if kind == "stream":
         name = out.get("name") if out.get("name") in ("stdout", "stderr") else "stdout"
-        return {"output_type": "stream", "name": name, "text": _text(out.get("text"))}
+        return {"output_type": "stream", "name": name, "text": _output_text(out.get("text"))}
     if kind == "error":
         tb = out.get("traceback")
         return {
             "output_type": "error",
-            "ename": _text(out.get("ename"))[:500],
-            "evalue": _text(out.get("evalue"))[:4000],
-            "traceback": [_text(t) for t in tb] if isinstance(tb, list) else [],
+            "ename": clean_text(_text(out.get("ename")))[:500],
+            "evalue": clean_text(_text(out.get("evalue")))[:4000],
+            "traceback": [_output_text(t) for t in tb] if isinstance(tb, list) else [],
         }
     if kind not in ("execute_result", "display_data"):
         return None
@@ -148,7 +166,7 @@ def _reduce_output(out: Any) -> dict[str, Any] | None:
         uri = "data:image/svg+xml;base64," + base64.b64encode(svg).decode("ascii")
         kept["text/html"] = f'<img src="{uri}" alt="SVG output">'
     elif "text/html" in data:
-        kept["text/html"] = sanitize_html(_text(data["text/html"]))
+        kept["text/html"] = sanitize_html(_document(data["text/html"]))
     else:
         for mime in _IMAGE_TYPES:
             if mime in data:
@@ -157,7 +175,7 @@ def _reduce_output(out: Any) -> dict[str, Any] | None:
     if not kept:
         for mime in _TEXT_TYPES:
             if mime in data:
-                kept["text/plain"] = _text(data[mime])
+                kept["text/plain"] = _output_text(data[mime])
                 break
     if not kept:
         shown = ", ".join(sorted(str(k) for k in data)[:5]) or "nothing"
@@ -176,19 +194,19 @@ def _reduce_cell(cell: dict[str, Any]) -> dict[str, Any]:
         outputs = [o for o in map(_reduce_output, cell.get("outputs") or []) if o is not None]
         return {
             "cell_type": "code",
-            "source": _text(cell.get("source")),
+            "source": _document(cell.get("source")),
             "metadata": {},
             "execution_count": count if isinstance(count, int) else None,
             "outputs": outputs,
         }
     if kind == "markdown":
-        return {"cell_type": "markdown", "source": _text(cell.get("source")), "metadata": {}}
+        return {"cell_type": "markdown", "source": _document(cell.get("source")), "metadata": {}}
     # raw cells (and anything else) are shown as text
     return {
         "cell_type": "markdown",
         "source": "",
         "metadata": {},
-        "_raw": _text(cell.get("source")),
+        "_raw": _document(cell.get("source")),
     }
 
 
@@ -218,7 +236,9 @@ def _render_cell(cell: dict[str, Any]) -> str:
         }
     )
     body, _ = _exporter().from_notebook_node(nb)
-    html = sanitize_html(body)
+    # Inputs were cleaned before rendering; this catches what nbconvert left (an escape
+    # sequence it did not convert), removing characters only.
+    html = strip_controls(sanitize_html(body))
     if len(html) > MAX_CELL_HTML:
         return '<pre class="output_text">[this cell is too large to show]</pre>'
     return html
@@ -249,7 +269,7 @@ def _answers_of(cell: Any) -> tuple[str, ...]:
     meta = cell.get("metadata") if isinstance(cell, dict) else None
     tags = meta.get("tags") if isinstance(meta, dict) else None
     names = [
-        t[len(TAG_PREFIX) :][:64]
+        clean_text(t[len(TAG_PREFIX) :][:64])
         for t in (tags if isinstance(tags, list) else [])
         if isinstance(t, str) and t.startswith(TAG_PREFIX)
     ]

@@ -11,7 +11,10 @@ import jinja2
 from fastapi.testclient import TestClient
 
 from api import views
-from tests.api.conftest import Service
+from grader.report import Check, Report
+from grader.task import Task
+from grader.text import UNSAFE_CHARACTERS, finalize
+from tests.api.conftest import RIGHT, Service, add_user, fake_grade
 from tests.api.hostile import (
     FIELDS,
     PASSWORD,
@@ -120,3 +123,54 @@ def test_every_template_escapes_hostile_strings_in_every_field(
 def test_jinja_would_not_escape_these_names_by_default() -> None:
     """Why the environment says autoescape=True: select_autoescape() leaves *.j2 raw."""
     assert jinja2.select_autoescape()("page.html.j2") is False
+
+
+CONTROLS = "\u202e\x1b[31m\x1b]0;t\x07\x07\u2066\u200f"
+
+
+def _grade_with_controls(task: Task, submission: Path, artifacts: Path) -> Report:
+    """fake_grade, with control and bidi characters in every text the check phase writes."""
+    report = fake_grade(task, submission, artifacts)
+    checks = [
+        Check(**{**c.model_dump(), "name": f"name-ok{CONTROLS}", "feedback": f"fb-ok{CONTROLS}"})
+        for c in report.checks
+    ]
+    return report.model_copy(update={"checks": checks, "explanation": f"why-ok{CONTROLS}"})
+
+
+def test_pages_strip_escapes_controls_and_bidi_overrides_from_what_they_show(
+    service_factory: Callable[..., Service],
+) -> None:
+    """Every value a page prints passes through grader.text.finalize: check names and
+    feedback, the report page, applicant names and review comments arrive without an
+    escape sequence, a control character or a bidi override."""
+    env = views.environment()
+    assert env.finalize is finalize
+    svc = service_factory(grade_fn=_grade_with_controls)
+    add_user(svc, "ops", "operator")
+    add_user(svc, "rev", "reviewer")
+    ops, rev = svc.login("ops"), svc.login("rev")
+    r = ops.post("/api/v1/cohorts", json={"name": "c", "blind": False, "tasks": ["py-rubric"]})
+    assert r.status_code == 201, r.text
+    r = ops.post(
+        "/api/v1/invitations",
+        json={"cohort": "c", "email": "a@example.org", "name": f"applicant-ok{CONTROLS}"},
+    )
+    token = r.json()["token"]
+    applicant = svc.applicant(token)
+    sid = svc.upload(applicant, RIGHT, task="py-rubric").json()["id"]
+    assert svc.wait(applicant, sid)["status"] == "graded"
+    review = {"scores": {"clarity": 5}, "tier": "Meets", "comment": f"comment-ok{CONTROLS}"}
+    assert rev.put(f"/api/v1/submissions/{sid}/review", json=review).status_code == 200
+    portal = svc.anonymous()
+    assert portal.get(f"/invite/{token}").status_code == 200
+    pages = {
+        "submission": (ops.get(f"/review/submissions/{sid}").text, ["applicant-ok", "comment-ok"]),
+        "dashboard": (ops.get("/review").text, ["applicant-ok"]),
+        "report": (ops.get(f"/review/submissions/{sid}/report.html").text, ["name-ok", "why-ok"]),
+        "portal": (portal.get("/portal").text, ["name-ok", "fb-ok"]),
+    }
+    for where, (text, shown) in pages.items():
+        found = {f"U+{ord(c):04X}" for c in re.findall(f"[{UNSAFE_CHARACTERS}]", text)}
+        assert not found, (where, found)
+        assert all(s in text for s in shown), (where, shown)
