@@ -30,7 +30,7 @@ from grader.questions import (
 from grader.questions.answers import MAX_ANSWERS_BYTES, load_answers_data
 from grader.questions.grade import REVIEW_FILE, grade_answers, review_markdown
 from grader.questions.key import ChoiceKey, ForecastKey, NumberKey, RankKey, SetKey
-from grader.questions.model import Questions, parse_questions
+from grader.questions.model import CHARS_PER_WORD, Questions, Text, parse_questions
 from grader.questions.scoring import score_item
 from grader.report import Status
 from grader.rubric import Rubric
@@ -839,6 +839,52 @@ def test_answers_text_from_a_file_in_the_submission(tmp_path: Path, questions: Q
         parse_answers({"plan": {"file": "bin.md"}}, questions, root=tmp_path)
 
 
+def test_text_limits_count_characters_as_well_as_words(
+    tmp_path: Path, questions: Questions
+) -> None:
+    """One 990 KB "word" passes a word count but not the character cap derived from it."""
+    caveat, plan = questions.item("caveat"), questions.item("plan")
+    assert isinstance(caveat, Text) and isinstance(plan, Text)
+    assert (caveat.char_limit, plan.char_limit) == (5 * CHARS_PER_WORD, 1500 * CHARS_PER_WORD)
+    at_limit = "x" * caveat.char_limit
+    assert answers_of(questions, f"[caveat]\ntext = '{at_limit}'")["caveat"].words == 1
+    with pytest.raises(AnswersError) as e:
+        answers_of(questions, f"[caveat]\ntext = '{at_limit}x'")
+    assert one_line(str(e.value)) == (
+        "answers.toml: item 'caveat': 61 characters; at most 60 are allowed "
+        "(12 per allowed word, spaces included)"
+    )
+    (tmp_path / "answers.toml").write_text(f"[plan]\ntext = '{'a' * 990_000}'\n")
+    with pytest.raises(AnswersError, match=r"item 'plan': 990000 characters; at most 18000"):
+        read_answers(tmp_path, questions)
+    (tmp_path / "plan.md").write_text("word " * 1000 + "x" * 15_000)  # from a file, too
+    with pytest.raises(AnswersError, match=r"item 'plan': 20000 characters; at most 18000"):
+        parse_answers({"plan": {"file": "plan.md"}}, questions, root=tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "kind"),
+    [
+        ("answers.toml", "[effect]\nvalue = " + "1" * 20_000 + "\n", "TOML"),
+        ("answers.json", '{"effect": {"value": ' + "1" * 20_000 + "}}", "JSON"),
+        ("answers.toml", "[effect]\nvalue = = 3\n", "TOML"),
+        ("answers.toml", "[a]\nb = " + "[" * 5000 + "]" * 5000 + "\n", "TOML"),
+    ],
+)
+def test_parse_errors_name_the_real_format_in_one_line(
+    tmp_path: Path, name: str, text: str, kind: str
+) -> None:
+    """A huge integer in TOML used to be reported as "not valid JSON: Exceeds the limit..."."""
+    (tmp_path / name).write_text(text)
+    with pytest.raises(AnswersError) as e:
+        load_answers_data(tmp_path / name)
+    msg = one_line(str(e.value))
+    assert msg.startswith(f"{name}: not valid {kind}: "), msg
+    assert "set_int_max_str_digits" not in msg and len(msg) < 260, msg
+    if "1" * 100 in text:
+        assert msg.endswith("a number has more than 4300 digits"), msg
+
+
 def test_answers_file_reading(tmp_path: Path, questions: Questions) -> None:
     with pytest.raises(AnswersError, match=r"answers.toml: not found in the submission"):
         read_answers(tmp_path, questions)
@@ -1055,8 +1101,11 @@ def test_template_content(questions: Questions) -> None:
     assert "(multiple choice, 15 points; credit = (right picks - wrong picks)" in text
     assert "(ranking, 10 points; Kendall rank correlation" in text
     assert "(number, 10 points; full credit close to the measured value" in text
-    assert "(long text, at most 1500 words, scored by reviewers (reasoning))" in text
-    assert "(short text, at most 5 words, read by reviewers)" in text
+    assert (
+        "(long text, at most 1500 words and 18000 characters, scored by reviewers (reasoning))"
+        in text
+    )
+    assert "(short text, at most 5 words and 60 characters, read by reviewers)" in text
     assert "Exactly one of these happened" in text  # exclusive forecast
     assert "# A number in pp (at least 0, at most 100). Uncomment and replace:" in text
     assert all(len(line) <= 96 for line in text.splitlines())

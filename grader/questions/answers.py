@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -34,6 +35,7 @@ from typing import Any
 
 from grader.errors import AssessError
 from grader.questions.model import (
+    CHARS_PER_WORD,
     Forecast,
     MultipleChoice,
     Number,
@@ -222,6 +224,12 @@ class _Parser:
         words = len(content.split())
         if words > item.word_limit:
             raise self.fail(item.id, f"{words} words; at most {item.word_limit} are allowed")
+        if len(content) > item.char_limit:
+            raise self.fail(
+                item.id,
+                f"{len(content)} characters; at most {item.char_limit} are allowed "
+                f"({CHARS_PER_WORD} per allowed word, spaces included)",
+            )
         return TextAnswer(text=content, source=source, words=words)
 
     def read_text_file(self, item: str, name: str) -> str:
@@ -308,16 +316,23 @@ def load_answers_data(path: Path, *, max_bytes: int = MAX_ANSWERS_BYTES) -> Any:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         raise AnswersError(f"{name}: not UTF-8 text") from None
+    kind = "JSON" if path.suffix == ".json" else "TOML"
     try:
-        if path.suffix == ".json":
-            return json.loads(text)
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
-        raise AnswersError(f"{name}: not valid TOML: {e}") from None
+        return json.loads(text) if kind == "JSON" else tomllib.loads(text)
     except RecursionError:
-        raise AnswersError(f"{name}: nested too deeply") from None
-    except ValueError as e:
-        raise AnswersError(f"{name}: not valid JSON: {str(e)[:200]}") from None
+        raise AnswersError(f"{name}: not valid {kind}: nested too deeply") from None
+    except ValueError as e:  # TOMLDecodeError and JSONDecodeError are ValueErrors
+        raise AnswersError(f"{name}: not valid {kind}: {_parse_problem(e)}") from None
+
+
+def _parse_problem(error: ValueError) -> str:
+    """A parser's complaint as one short line. Python's limit on integer digits (4300),
+    which both parsers hit, is said plainly rather than with its advice to change it."""
+    text = str(error)
+    if "integer string conversion" in text:
+        return f"a number has more than {sys.get_int_max_str_digits()} digits"
+    line = " ".join(text.split())
+    return line if len(line) <= 200 else line[:197] + "..."
 
 
 def read_answers(root: Path, questions: Questions) -> Answers:

@@ -57,6 +57,10 @@ ANSWERS_FILE = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}\.(toml|json)$"
 # Default length limits for text answers, in words.
 SHORT_TEXT_WORDS = 100
 LONG_TEXT_WORDS = 1500
+# Text answers are also capped in characters, so that a text without spaces (one "word" of a
+# megabyte) cannot pass a word limit: 12 characters per allowed word, about twice what
+# English prose with its spaces and punctuation needs (~6).
+CHARS_PER_WORD = 12
 
 
 class ItemKind(StrEnum):
@@ -237,6 +241,11 @@ class Text(_Item):
         if self.max_words is not None:
             return self.max_words
         return SHORT_TEXT_WORDS if self.kind == "short_text" else LONG_TEXT_WORDS
+
+    @property
+    def char_limit(self) -> int:
+        """The most characters an answer may hold (spaces and newlines included)."""
+        return self.word_limit * CHARS_PER_WORD
 
 
 Item = Annotated[

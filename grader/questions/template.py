@@ -69,7 +69,8 @@ def _kind_text(item: SingleChoice | MultipleChoice | Ranking | Forecast | Number
     if isinstance(item, Text):
         names = ", ".join(item.criteria)
         scored = f"scored by reviewers ({names})" if names else "read by reviewers"
-        return f"{item.kind.replace('_', ' ')}, at most {item.word_limit} words, {scored}"
+        limit = f"at most {item.word_limit} words and {item.char_limit} characters"
+        return f"{item.kind.replace('_', ' ')}, {limit}, {scored}"
     points = f"{item.points:g} point{'s' if item.points != 1 else ''}"
     rule = _RULE_TEXT.get(item.rule, item.rule)
     if isinstance(item, MultipleChoice) and item.rule == "exact":
