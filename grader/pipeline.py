@@ -37,6 +37,7 @@ from grader.report import (
     Timings,
 )
 from grader.sandbox import (
+    Exported,
     Limits,
     Mount,
     RunRequest,
@@ -184,6 +185,8 @@ def grade(
             status, explanation, flags = nb.explain(
                 task.spec, output, status, explanation, clean=explanation == COMPLETED
             )
+        if outputs.unsafe_names:
+            flags.append(_unsafe_names_flag(outputs.unsafe_names))
         score: float | None = round(sum(c.score for c in outcome.checks), 6)
         if status == Status.error:
             score = None
@@ -261,7 +264,7 @@ def _env(phase: str, **extra: str) -> dict[str, str]:
     }
 
 
-def _run_phase(job: _Job, sub: Submission) -> tuple[RunResult, list[str], str]:
+def _run_phase(job: _Job, sub: Submission) -> tuple[RunResult, Exported, str]:
     """Untrusted: the submission runs; only bounded data comes back."""
     task = job.task
     res = task.spec.resources
@@ -310,9 +313,20 @@ def _run_phase(job: _Job, sub: Submission) -> tuple[RunResult, list[str], str]:
         except SandboxError as e:
             shutil.rmtree(output, ignore_errors=True)
             output.mkdir()
-            outputs, problem = [], str(e)
+            outputs, problem = Exported(), str(e)
     make_readable(output)
     return run, outputs, problem
+
+
+def _unsafe_names_flag(n: int) -> Flag:
+    """The report's word on output files the export skipped for their names."""
+    files, were = ("file", "was") if n == 1 else ("files", "were")
+    return Flag(
+        kind="outputs",
+        detail=f"{n} output {files} with unsafe names (control or invisible characters such "
+        f"as a newline, ESC or a bidi override, or an over-long name) {were} ignored: not "
+        "exported, not seen by the check phase",
+    )
 
 
 def _check_phase(job: _Job, run: RunResult) -> CheckOutcome:

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from grader.pipeline import grade
+from grader.render import render_html
 from grader.report import SCHEMA, Report, Status
 from grader.sandbox import RunRequest, RunResult, Sandbox, Scratch
 from grader.task import Task, load_task
@@ -57,6 +58,24 @@ def test_crash_is_a_graded_outcome(task: Task, sandbox: Sandbox, tmp_path: Path)
     assert report.status == Status.graded
     assert report.score == 0
     assert "exited with code 3" in report.explanation
+
+
+def test_outputs_with_unsafe_names_are_ignored_and_the_report_says_so(
+    task: Task, sandbox: Sandbox, tmp_path: Path
+) -> None:
+    code = (
+        "ANSWER = 42\n"
+        "for name in ('a\\nb', 'esc\\x1b[2J', 'bidi\\u202eexe.txt'):\n"
+        "    open('/output/' + name, 'w').write('x')\n"
+    )
+    report = grade(task, submit(tmp_path, code), sandbox=sandbox)
+    assert report.status == Status.graded and report.score == 10, report.explanation
+    assert [a.path for a in report.artifacts] == ["result.json"]
+    (flag,) = [f for f in report.flags if f.kind == "outputs"]
+    assert flag.detail.startswith("3 output files with unsafe names"), flag.detail
+    page = render_html(report)
+    assert "3 output files with unsafe names" in page
+    assert "\x1b" not in page and "\u202e" not in page
 
 
 def test_run_phase_sees_inputs_but_never_answers(

@@ -3,6 +3,7 @@
 from grader.sandbox.base import (
     SANDBOX_UID,
     BoundedLog,
+    Exported,
     Limits,
     Mount,
     RunRequest,
@@ -28,6 +29,7 @@ def docker_sandbox() -> Sandbox:
 __all__ = [
     "SANDBOX_UID",
     "BoundedLog",
+    "Exported",
     "Limits",
     "Mount",
     "RunRequest",

@@ -13,7 +13,7 @@ A backend implements two things:
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -83,16 +83,28 @@ class Mount:
     read_only: bool = True
 
 
+class Exported(list[str]):
+    """What :meth:`Scratch.export` copied: the files' relative paths, sorted (a list), and
+    `unsafe_names`, how many files it skipped because their names failed intake's checks
+    (control characters such as a newline or ESC, over-long names, ``..``): the grader
+    says so in the report rather than dropping them without a word."""
+
+    def __init__(self, paths: Iterable[str] = (), *, unsafe_names: int = 0) -> None:
+        super().__init__(sorted(paths))
+        self.unsafe_names = unsafe_names
+
+
 class Scratch(ABC):
     """A size-capped writable area that persists across containers until closed."""
 
     size_mb: int
 
     @abstractmethod
-    def export(self, dest: Path, *, max_bytes: int, max_files: int) -> list[str]:
+    def export(self, dest: Path, *, max_bytes: int, max_files: int) -> Exported:
         """Copy the area's regular files to `dest` (bounded); return their relative paths.
 
-        Links, devices and names that fail intake's checks are skipped, not followed.
+        Links, devices and names that fail intake's checks are skipped, not followed; the
+        skipped names are counted in the result's `unsafe_names`.
         """
 
 

@@ -34,6 +34,7 @@ from grader.errors import EngineUnavailable, IntakeError, SandboxError
 from grader.intake import check_member_name
 from grader.sandbox.base import (
     BoundedLog,
+    Exported,
     RunRequest,
     RunResult,
     Sandbox,
@@ -122,12 +123,12 @@ class _DockerScratch(Scratch):
             self.volume.remove(force=True)
             raise
 
-    def export(self, dest: Path, *, max_bytes: int, max_files: int) -> list[str]:
+    def export(self, dest: Path, *, max_bytes: int, max_files: int) -> Exported:
         dest.mkdir(parents=True, exist_ok=True)
         stream, _ = self.holder.get_archive("/scratch/.")
         raw = io.BufferedReader(_IterStream(stream), buffer_size=1 << 16)
         written: list[str] = []
-        total = 0
+        total = unsafe = 0
         with tarfile.open(fileobj=raw, mode="r|") as tar:
             for member in tar:
                 name = member.name.removeprefix("./")
@@ -136,6 +137,7 @@ class _DockerScratch(Scratch):
                 try:
                     rel = check_member_name(name)
                 except IntakeError:
+                    unsafe += 1  # counted for the report, never written
                     continue
                 if len(written) >= max_files or total + member.size > max_bytes:
                     raise SandboxError(
@@ -151,7 +153,7 @@ class _DockerScratch(Scratch):
                         out.write(chunk)
                 total += member.size
                 written.append(rel.as_posix())
-        return sorted(written)
+        return Exported(written, unsafe_names=unsafe)
 
     def close(self) -> None:
         """Remove the holder and the volume.

@@ -269,6 +269,36 @@ def test_mounts_are_read_only_unless_asked(sandbox: Sandbox, tmp_path: Path) -> 
     assert not (ro / "g").exists()
 
 
+def test_scratch_export_counts_the_files_it_skips_for_unsafe_names(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """Names with a newline, ESC or a bidi override are never written, but counted."""
+    with sandbox.scratch(4, image=IMAGE) as scratch:
+        sandbox.run(
+            RunRequest(
+                image=IMAGE,
+                command=[
+                    "python",
+                    "-c",
+                    "import os\n"
+                    "for name in ('ok.json', 'a\\nb.json', 'esc\\x1b[31m.json', "
+                    "'rlo\\u202egnp.json', '<img src=x onerror=alert(1)>.json'):\n"
+                    "    open('/output/' + name, 'w').write('{}')\n"
+                    "os.makedirs('/output/d\\x07ir')\n"
+                    "open('/output/d\\x07ir/inner.json', 'w').write('{}')\n",
+                ],
+                scratch=[ScratchMount(scratch, "/output")],
+            )
+        )
+        files = scratch.export(tmp_path / "out", max_bytes=1 << 20, max_files=10)
+    assert files == [
+        "<img src=x onerror=alert(1)>.json",
+        "ok.json",
+    ]  # markup is a legal name, shown escaped
+    assert files.unsafe_names == 4
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == list(files)
+
+
 def test_scratch_export_is_bounded_and_skips_links(sandbox: Sandbox, tmp_path: Path) -> None:
     with sandbox.scratch(4, image=IMAGE) as scratch:
         r = sandbox.run(
