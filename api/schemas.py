@@ -234,3 +234,18 @@ class IntegrityPublic(BaseModel):
     prose_method: str
     flagged_pairs: list[IntegrityPairPublic]
     skipped: list[str]
+
+
+class SubmissionFilePublic(BaseModel):
+    """One file of a stored submission, as its manifest lists it."""
+
+    path: str
+    size: int
+    sha256: str
+    kind: str  # notebook, markdown, code, csv, json, text, image, binary
+
+
+class SubmissionFilesPublic(BaseModel):
+    submission_id: int
+    archive: str  # the download name of the original upload
+    files: list[SubmissionFilePublic]

@@ -6,6 +6,7 @@ import functools
 import json
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import jinja2
 from fastapi import Request
@@ -30,7 +31,9 @@ def environment() -> jinja2.Environment:
     """The one Jinja environment of the service: every page is rendered from it.
 
     Autoescaping is on for every template, whatever its name (``select_autoescape`` would
-    leave ``*.html.j2`` raw); nothing in the templates is marked safe. Every printed value
+    leave ``*.html.j2`` raw); nothing in the templates is marked safe. The only markup printed
+    as it is comes from :mod:`api.viewer` (Pygments' and nh3's output) and the grader's
+    notebook renderer, never a submission's own text. Every printed value
     is first cleaned of escape sequences, control characters and bidirectional overrides
     (:func:`grader.text.finalize`), so submission text cannot display as something else.
     """
@@ -41,7 +44,17 @@ def environment() -> jinja2.Environment:
     )
     env.filters["pct"] = lambda x: "—" if x is None else f"{100 * x:.0f}%"
     env.filters["num"] = lambda x: "—" if x is None else f"{x:g}"
+    env.filters["filesize"] = _filesize
+    env.filters["urlpath"] = lambda p: quote(str(p), safe="/")  # a file path in a URL
     return env
+
+
+def _filesize(n: int) -> str:
+    if n < 1024:
+        return f"{n} B"
+    if n < 1024 * 1024:
+        return f"{n / 1024:.1f} KB"
+    return f"{n / 1024 / 1024:.1f} MB"
 
 
 @functools.cache
@@ -114,7 +127,7 @@ def detail(session: Session, secret: bytes, sub: Submission, viewer: Principal) 
     return SubmissionDetail(
         **base,
         # A file name can carry a name ("jane-doe.zip"): blind reviewers see the type only.
-        filename=sub.filename if sees_identity(viewer, cohort) else f"submission{_suffix(sub)}",
+        filename=sub.filename if sees_identity(viewer, cohort) else f"submission{blob_suffix(sub)}",
         size=sub.size,
         sha256=sub.blob_sha256,
         reviews=[
@@ -172,5 +185,6 @@ def applicant_checks(report: Report | None) -> list[dict[str, Any]]:
     ]
 
 
-def _suffix(sub: Submission) -> str:
+def blob_suffix(sub: Submission) -> str:
+    """The stored blob's suffix (``.zip`` or ``.ipynb``), from the upload's name."""
     return Path(sub.filename).suffix.lower()

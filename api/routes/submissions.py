@@ -23,7 +23,10 @@ from api.models import TIERS, Cohort, Review, Submission, TaskRow
 from api.reviewing import Independence, ReviewError, ReviewInput, save_review
 from api.schemas import Page, ReviewIn, SubmissionDetail
 from api.scoring import suggested_tier
-from api.views import current_report, detail, independence, page, row
+from api.services import Services
+from api.storage import StorageError
+from api.viewer import Node, manifest, tree
+from api.views import blob_suffix, current_report, detail, independence, page, row
 from grader.render import render_html
 
 router = APIRouter(tags=["reviewers"])
@@ -268,6 +271,7 @@ def submission_page(
     task = db.get(TaskRow, sub.task_id)
     assert task is not None
     mine = next((r for r in d.reviews if r.reviewer == who.user.username), None)
+    files, files_problem = _files(services, sub)
     # Reviewers score independently: detail() holds others' reviews only once yours is saved.
     others = [r for r in d.reviews if r is not mine]
     return page(
@@ -282,9 +286,19 @@ def submission_page(
         tiers=TIERS,
         suggested=suggested_tier(sub.task_score),
         graded=sub.grading_id is not None,
+        files=files,
+        files_problem=files_problem,
         saved=saved,
         error=error,
     )
+
+
+def _files(services: Services, sub: Submission) -> tuple[list[Node], str]:
+    """The submission's file tree for its page (the viewer's manifest), or why there is none."""
+    try:
+        return tree(manifest(services.blobs, sub.blob_sha256, blob_suffix(sub))), ""
+    except StorageError as e:
+        return [], str(e)
 
 
 @router.get("/review/submissions/{submission_id}/report.html", include_in_schema=False)

@@ -36,8 +36,15 @@ RAW = "<x-evil"
 FIELDS = (
     "task-title", "instructions", "criterion", "descriptor", "cohort", "applicant-name",
     "email", "username", "comment", "note", "check-name", "feedback", "next", "error",
-    "message", "upload",
+    "message", "upload", "file-name", "file-text", "file-markdown",
 )  # fmt: skip
+# The seeded submission's files beyond main.py: a hostile name, hostile text and Markdown.
+HOSTILE_NAME = "notes/" + evil("file-name") + ".txt"
+HOSTILE_FILES = {
+    HOSTILE_NAME: "plain\n",
+    "notes.txt": evil("file-text") + "\n",
+    "writeup.md": "# Write-up\n\n" + evil("file-markdown") + "\n",
+}
 
 
 def hostile_task(root: Path, rubric_task: Path) -> Path:
@@ -91,7 +98,11 @@ class Seeded:
                 f"/review/cohorts/{self.cohort_id}",
                 f"/review/tasks/{tid}?message={quote(evil('message'))}",
             ],
-            "reviewer": ["/review", f"/review/submissions/{sid}"],
+            "reviewer": [
+                "/review",
+                f"/review/submissions/{sid}",
+                *(f"/review/submissions/{sid}/files/{quote(p)}" for p in HOSTILE_FILES),
+            ],
             "applicant": ["/portal", f"/portal/tasks/{tid}/instructions"],
             "anonymous": [
                 f"/login?next={quote('/' + evil('next'))}",
@@ -131,7 +142,7 @@ def seed(services: Services, timeout: float = 60) -> Seeded:
         task = s.get(TaskRow, "py-rubric")
         assert task is not None
         s.expunge_all()
-    got = receive(services, inv.applicant, task, "s.zip", [zip_bytes(RIGHT)])
+    got = receive(services, inv.applicant, task, "s.zip", [zip_bytes(RIGHT | HOSTILE_FILES)])
     sid = got.submission.id
     deadline = time.monotonic() + timeout
     while True:

@@ -10,7 +10,7 @@ from pathlib import Path
 import jinja2
 from fastapi.testclient import TestClient
 
-from api import views
+from api import viewer, views
 from grader.report import Check, Report
 from grader.task import Task
 from grader.text import UNSAFE_CHARACTERS, finalize
@@ -39,13 +39,18 @@ def test_one_environment_autoescapes_every_template_name() -> None:
     for name in [*names, "x.txt", "x.j2", "x"]:
         assert env.autoescape is True or env.autoescape(name), name
     assert str(env.from_string("{{ x }}").render(x="<b>")) == "&lt;b&gt;"
-    # Nothing else in the service builds an environment or marks text safe.
-    builders = re.compile(r"\b(Jinja2Templates|Environment|Template)\(|Markup\(|\|\s*safe\b")
+    # Nothing else in the service builds an environment or marks text safe, except the
+    # submission viewer's two renderers: Pygments' output and nh3's (tests/api/test_viewer.py).
+    builders = re.compile(r"\b(Jinja2Templates|Environment|Template|Markup)\(|\|\s*safe\b")
     for path in [*API.rglob("*.py"), *(API / "templates").iterdir()]:
         text = path.read_text()
         hits = builders.findall(text)
         if path == Path(views.__file__):
             assert sorted(hits) == ["Environment", "Jinja2Templates"], hits
+        elif path == Path(viewer.__file__):
+            assert hits == ["Markup", "Markup"], hits
+            assert "Markup(strip_controls(pyg_highlight(" in text  # highlight()
+            assert "Markup(strip_controls(sanitize_markdown_html(" in text  # render_markdown()
         else:
             assert not hits, (path, hits)
 
@@ -111,7 +116,10 @@ def test_every_template_escapes_hostile_strings_in_every_field(
         assert RAW not in r.text, f"{what}: unescaped {r.text[r.text.index(RAW) - 80 :][:200]}"
         rendered.add(r.template.name)  # type: ignore[attr-defined]
         shown |= {f for f in FIELDS if escaped(f) in r.text}
-    templates = {p.name for p in (API / "templates").iterdir()} - {"base.html.j2"}
+    # base.html.j2 and the partials (_*.html.j2) are rendered inside the pages.
+    templates = {
+        p.name for p in (API / "templates").iterdir() if not p.name.startswith(("base.", "_"))
+    }
     assert rendered == templates, templates - rendered
     assert shown == set(FIELDS), set(FIELDS) - shown
     # Each page's title holds only the title: no markup from another block.
