@@ -56,6 +56,8 @@ MAX_IMAGE_BYTES = 5 * 1024 * 1024
 MAX_NOTEBOOK_BYTES = 20 * 1024 * 1024
 MAX_CSV_ROWS = 1000
 NOTEBOOK_NAME = "submission.ipynb"
+# What a reader is told when the blob is missing or corrupt (the detail, with paths, is logged).
+UNREADABLE = "the stored submission is missing or corrupt: an operator should check the blob store"
 _MAX_MEMBER_BYTES = 512 * 1024 * 1024
 _SNIFF = 8192
 _IMAGES = {

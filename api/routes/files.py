@@ -8,6 +8,7 @@ Each read is an audit entry: who, which submission, which file (and its sha256),
 
 from __future__ import annotations
 
+import logging
 from urllib.parse import quote
 
 from fastapi import APIRouter, HTTPException, Request, status
@@ -23,6 +24,7 @@ from api.services import Services
 from api.storage import StorageError
 from api.viewer import (
     SHOWN_BYTES,
+    UNREADABLE,
     FileEntry,
     Manifest,
     NotInManifest,
@@ -34,6 +36,7 @@ from api.viewer import (
 from api.views import blob_suffix, page, sees_identity
 
 router = APIRouter(tags=["reviewers"])
+log = logging.getLogger("assess.api")
 
 # Downloads are never rendered by the browser: an attachment, no sniffing, no scripts.
 DOWNLOAD_CSP = "sandbox; default-src 'none'"
@@ -48,11 +51,17 @@ def archive_name(db: Session, sub: Submission, who: Principal) -> str:
     return f"submission-{sub.id}{blob_suffix(sub)}"
 
 
+def unreadable(sub: Submission, e: StorageError) -> HTTPException:
+    """A missing or corrupt blob: logged with its detail, answered without the disk's paths."""
+    log.error("submission %d: %s", sub.id, e)
+    return HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, UNREADABLE)
+
+
 def load_manifest(services: Services, sub: Submission) -> Manifest:
     try:
         return manifest(services.blobs, sub.blob_sha256, blob_suffix(sub))
     except StorageError as e:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(e)) from None
+        raise unreadable(sub, e) from None
 
 
 def _read(services: Services, sub: Submission, path: str) -> tuple[FileEntry, bytes]:
@@ -61,7 +70,7 @@ def _read(services: Services, sub: Submission, path: str) -> tuple[FileEntry, by
     except NotInManifest:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such file in this submission") from None
     except StorageError as e:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(e)) from None
+        raise unreadable(sub, e) from None
 
 
 def _audit(db: Session, who: Principal, sub: Submission, action: str, **after: object) -> None:
@@ -72,13 +81,13 @@ def _audit(db: Session, who: Principal, sub: Submission, action: str, **after: o
 
 
 def _attachment(data: bytes, name: str) -> Response:
-    ascii_name = "".join(c if c.isalnum() or c in "._-" else "_" for c in name) or "file"
+    ascii_name = "".join(c if c.isascii() and (c.isalnum() or c in "._-") else "_" for c in name)
     return Response(
         data,
         media_type="application/octet-stream",
         headers={
             "Content-Disposition": (
-                f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"
+                f"attachment; filename=\"{ascii_name or 'file'}\"; filename*=UTF-8''{quote(name)}"
             ),
             "Content-Security-Policy": DOWNLOAD_CSP,
             "X-Content-Type-Options": "nosniff",
@@ -114,7 +123,7 @@ def api_archive(
     try:
         blob = services.blobs.open_verified(sub.blob_sha256, blob_suffix(sub))
     except StorageError as e:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(e)) from None
+        raise unreadable(sub, e) from None
     data = blob.read_bytes()
     _audit(db, who, sub, "archive-downloaded", sha256=sub.blob_sha256)
     return _attachment(data, archive_name(db, sub, who))

@@ -8,6 +8,7 @@ pseudonym wherever a reviewer looks; operators see identities.
 from __future__ import annotations
 
 import json
+import logging
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -25,7 +26,7 @@ from api.schemas import Page, ReviewIn, SubmissionDetail
 from api.scoring import suggested_tier
 from api.services import Services
 from api.storage import StorageError
-from api.viewer import Node, manifest, tree
+from api.viewer import UNREADABLE, Node, manifest, tree
 from api.views import blob_suffix, current_report, detail, independence, page, row
 from grader.render import render_html
 
@@ -298,7 +299,8 @@ def _files(services: Services, sub: Submission) -> tuple[list[Node], str]:
     try:
         return tree(manifest(services.blobs, sub.blob_sha256, blob_suffix(sub))), ""
     except StorageError as e:
-        return [], str(e)
+        logging.getLogger("assess.api").error("submission %d: %s", sub.id, e)
+        return [], UNREADABLE
 
 
 @router.get("/review/submissions/{submission_id}/report.html", include_in_schema=False)

@@ -61,6 +61,7 @@ SVG = (
     "<script>alert(1)</script></svg>\n"
 )
 HOSTILE_NAME = "notes/<x-evil data-f=name>.txt"
+UNICODE_NAME = "notes/r\u00e9sum\u00e9 \u65e5\u672c.txt"
 BIG = ("0123456789abcdef" * 64 + "\n") * 300  # about 300 KB of text
 
 
@@ -78,6 +79,7 @@ def files() -> dict[str, bytes]:
         "data/weights.bin": bytes(range(256)) * 4,
         "logs/big.txt": BIG.encode(),
         HOSTILE_NAME: b"a file whose name is markup\n",
+        UNICODE_NAME: "r\u00e9sum\u00e9 in UTF-8\n".encode(),
     }
 
 

@@ -18,6 +18,7 @@ from tests.api.files_data import (
     HOSTILE_NAME,
     PNG,
     TASK_ID,
+    UNICODE_NAME,
     assert_inert,
     elements,
     files,
@@ -96,6 +97,7 @@ def test_listing_names_every_stored_file_with_size_hash_and_kind(viewer: Viewer)
         "data/weights.bin": "binary",
         "logs/big.txt": "text",
         HOSTILE_NAME: "text",
+        UNICODE_NAME: "text",
     }
 
 
@@ -281,3 +283,30 @@ def test_large_text_shows_the_first_200_kb_and_downloads_whole(viewer: Viewer) -
     assert "First 200 KB shown" not in _page(v, v.reviewer, "main.py")
     r = v.reviewer.get(f"/api/v1/submissions/{v.sid}/files/logs/big.txt")
     assert r.content == big
+
+
+def test_a_non_ascii_name_downloads_under_both_header_forms(viewer: Viewer) -> None:
+    v = viewer
+    r = v.reviewer.get(f"/api/v1/submissions/{v.sid}/files/{quote(UNICODE_NAME)}")
+    assert r.status_code == 200 and r.content == files()[UNICODE_NAME]
+    disposition = r.headers["content-disposition"]
+    assert 'filename="r_sum____.txt"' in disposition
+    assert "filename*=UTF-8''" + quote(UNICODE_NAME.rsplit("/", 1)[1]) in disposition
+
+
+def test_a_corrupt_blob_is_503_and_says_so_without_paths(viewer: Viewer) -> None:
+    v = viewer
+    services = v.svc.client.app.state.services  # type: ignore[attr-defined]
+    sha = v.reviewer.get(f"/api/v1/submissions/{v.sid}").json()["sha256"]
+    blob = services.blobs.path(sha, ".zip")
+    blob.chmod(0o644)
+    blob.write_bytes(zipped({"main.py": b"ANSWER = 41\n"}))
+    for url in ("files", "files/main.py", "archive"):
+        r = v.reviewer.get(f"/api/v1/submissions/{v.sid}/{url}")
+        assert r.status_code == 503 and "missing or corrupt" in r.text, url
+        assert str(v.svc.settings.data_dir) not in r.text and "ANSWER" not in r.text
+    r = v.reviewer.get(f"/review/submissions/{v.sid}/files/main.py")
+    assert r.status_code == 503
+    page = v.reviewer.get(f"/review/submissions/{v.sid}")
+    assert page.status_code == 200 and "missing or corrupt" in page.text
+    assert str(v.svc.settings.data_dir) not in page.text
