@@ -423,14 +423,14 @@ def _status(
     if run.timed_out and run.limit == "cpu":
         cpu_s, _ = budget(limit_s, res.cpus)
         return Status.timeout, (
-            f"the run phase used up its time limit of {limit_s}s "
-            f"({cpu_s:g} CPU-seconds) and was stopped; scored on what it had written by then"
+            f"the run phase used up its {limit_s}s time limit ({cpu_s:g} CPU-seconds) and was "
+            "stopped; scored on what it had written by then"
         )
     if run.timed_out:
         _, wall_s = budget(limit_s, res.cpus)
         return Status.timeout, (
             f"the run phase was still running after {wall_s:g}s of wall-clock time "
-            f"(its limit is {limit_s}s of computing; it used {run.cpu_seconds or 0:.0f} "
+            f"(its {limit_s}s time limit counts computing; it used {run.cpu_seconds or 0:.0f} "
             "CPU-seconds, so it was mostly waiting) and was stopped; "
             "scored on what it had written by then"
         )

@@ -199,4 +199,4 @@ def test_a_spinner_is_stopped_by_its_cpu_budget(
         assert "overloaded" in report.explanation, report.explanation
         return
     assert report.status == Status.timeout, report.explanation
-    assert "CPU-seconds" in report.explanation and "used up its time limit" in report.explanation
+    assert "CPU-seconds" in report.explanation and "used up its 8s time limit" in report.explanation
