@@ -12,9 +12,11 @@ import json
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 from pydantic import TypeAdapter, ValidationError
 
@@ -55,6 +57,7 @@ MAX_CHECKS = 200
 MAX_RESULT_BYTES = 1_000_000
 MAX_OUTPUT_FILES = 1000
 # The explanation of a grading in which nothing went wrong.
+_T = TypeVar("_T")
 COMPLETED = "both phases completed normally; the score stands"
 # A phase stopped at its wall-clock backstop on a machine with no CPU to spare is run again
 # (the grader was overloaded; that is never charged to the applicant), after a pause that
@@ -144,22 +147,10 @@ def grade(
                 sandbox=sandbox.name,
                 started_at=started_at,
             )
-            run, outputs, output_problem = _run_phase(job, sub)
-            for _ in range(OVERLOAD_RETRIES):
-                if not run.overloaded:
-                    break
-                time.sleep(OVERLOAD_PAUSE_S)
-                run, outputs, output_problem = _run_phase(job, sub)
-            if run.overloaded:
-                raise SandboxError(_starved("run", run, OVERLOAD_RETRIES + 1))
-            outcome = _check_phase(job, run)
-            for _ in range(OVERLOAD_RETRIES):
-                if outcome.result is None or not outcome.result.overloaded:
-                    break
-                time.sleep(OVERLOAD_PAUSE_S)
-                outcome = _check_phase(job, run)
-            if outcome.result is not None and outcome.result.overloaded:
-                raise SandboxError(_starved("check", outcome.result, OVERLOAD_RETRIES + 1))
+            run, outputs, output_problem = _unstarved(
+                "run", lambda: _run_phase(job, sub), lambda r: r[0]
+            )
+            outcome = _unstarved("check", lambda: _check_phase(job, run), lambda o: o.result)
         except SandboxError as e:
             return Report(
                 task=task_ref,
@@ -228,11 +219,29 @@ def _since(t0: float) -> float:
     return round(time.monotonic() - t0, 3)
 
 
-def _starved(phase: str, result: RunResult, tries: int) -> str:
-    return (
-        f"the grading machine was overloaded: the {phase} phase got {result.cpu_seconds or 0:.0f} "
-        f"CPU-seconds in {result.wall_s:.0f} s of wall time, {tries} times; re-grade it later"
-    )
+def _unstarved(
+    phase: str, attempt: Callable[[], _T], result_of: Callable[[_T], RunResult | None]
+) -> _T:
+    """Run a phase; re-run it while it was starved by an overloaded machine.
+
+    Raises:
+        SandboxError: still starved after OVERLOAD_RETRIES re-runs (an error, never a timeout).
+    """
+    outcome = attempt()
+    for _ in range(OVERLOAD_RETRIES):
+        result = result_of(outcome)
+        if result is None or not result.overloaded:
+            return outcome
+        time.sleep(OVERLOAD_PAUSE_S)
+        outcome = attempt()
+    result = result_of(outcome)
+    if result is not None and result.overloaded:
+        raise SandboxError(
+            f"the grading machine was overloaded: the {phase} phase got "
+            f"{result.cpu_seconds or 0:.0f} CPU-seconds in {result.wall_s:.0f} s of wall time, "
+            f"{OVERLOAD_RETRIES + 1} times; re-grade it later"
+        )
+    return outcome
 
 
 def _limits(task: Task, seconds: float) -> Limits:
