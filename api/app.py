@@ -28,7 +28,17 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 import grader
 from api.core.config import Settings
 from api.core.db import migrate, transaction
-from api.routes import admin, applicants, auth, cohorts, files, health, submissions, tasks
+from api.routes import (
+    admin,
+    applicants,
+    auth,
+    cohorts,
+    files,
+    health,
+    review,
+    submissions,
+    tasks,
+)
 from api.services import GradeFn, Services, build_services
 from api.uploads import refresh_upload_limits
 
@@ -263,7 +273,7 @@ def create_app(settings: Settings | None = None, *, grade_fn: GradeFn | None = N
         redoc_url=None,
     )
     app.state.services = services
-    for module in (health, auth, applicants, submissions, files, tasks, cohorts, admin):
+    for module in (health, auth, applicants, submissions, review, files, tasks, cohorts, admin):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.mount("/docs-assets", StaticFiles(directory=DOCS_ASSETS), name="docs-assets")

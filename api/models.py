@@ -131,6 +131,8 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(16), default="reviewer")  # reviewer | operator
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # How many submissions this reviewer takes in one assignment round (None: no cap).
+    review_capacity: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -162,6 +164,8 @@ class Submission(Base):
         Index("ix_submissions_status", "status"),
         Index("ix_submissions_reviews", "review_count"),
         Index("ix_submissions_cohort", "cohort_id"),
+        Index("ix_submissions_counted", "counted", "received_at", "id"),
+        Index("ix_submissions_applicant_task", "applicant_id", "task_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -185,6 +189,9 @@ class Submission(Base):
     integrity_flag: Mapped[bool] = mapped_column(Boolean, default=False)
     disagreement: Mapped[bool] = mapped_column(Boolean, default=False)
     grading_id: Mapped[int | None] = mapped_column(Integer)
+    # The submission that counts for (applicant, task): the last one received. Earlier ones
+    # stay stored, graded and readable, but leave queues and rankings unless asked for.
+    counted: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
 
     applicant: Mapped[Applicant] = relationship()
     task: Mapped[TaskRow] = relationship()
@@ -245,6 +252,56 @@ class Review(Base):
     integrity_flag: Mapped[bool] = mapped_column(Boolean, default=False)
     integrity_note: Mapped[str] = mapped_column(Text, default="")
     comment: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    reviewer: Mapped[User] = relationship()
+
+
+class Assignment(Base):
+    """One reviewer asked to review one submission (an operator's assignment)."""
+
+    __tablename__ = "assignments"
+    __table_args__ = (
+        UniqueConstraint("submission_id", "reviewer_id", name="uq_assignment"),
+        Index("ix_assignments_reviewer", "reviewer_id", "submission_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    assigned_by: Mapped[str] = mapped_column(String(100))
+    assigned_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    reviewer: Mapped[User] = relationship()
+
+
+class ReviewConflict(Base):
+    """A declared conflict of interest: this reviewer never reviews this applicant."""
+
+    __tablename__ = "review_conflicts"
+    __table_args__ = (UniqueConstraint("reviewer_id", "applicant_id", name="uq_review_conflict"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    applicant_id: Mapped[int] = mapped_column(ForeignKey("applicants.id"), index=True)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    declared_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ReviewComment(Base):
+    """A reviewer's comment anchored to a file (and line) or a notebook cell of a submission."""
+
+    __tablename__ = "review_comments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    path: Mapped[str] = mapped_column(String(1024))
+    line: Mapped[int | None] = mapped_column(Integer)
+    cell: Mapped[int | None] = mapped_column(Integer)
+    body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
