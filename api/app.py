@@ -33,8 +33,10 @@ from api.routes import (
     applicants,
     auth,
     cohorts,
+    comments,
     files,
     health,
+    queue,
     review,
     submissions,
     tasks,
@@ -273,7 +275,19 @@ def create_app(settings: Settings | None = None, *, grade_fn: GradeFn | None = N
         redoc_url=None,
     )
     app.state.services = services
-    for module in (health, auth, applicants, submissions, review, files, tasks, cohorts, admin):
+    for module in (
+        health,
+        auth,
+        applicants,
+        submissions,
+        review,
+        queue,
+        comments,
+        files,
+        tasks,
+        cohorts,
+        admin,
+    ):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.mount("/docs-assets", StaticFiles(directory=DOCS_ASSETS), name="docs-assets")
