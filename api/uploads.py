@@ -4,6 +4,12 @@ Order matters: the bytes are staged and fsynced, validated exactly as the grader
 them, moved to their content address, and only then recorded with a queued job, in one
 transaction. A rejected or failed upload leaves nothing behind; the same bytes sent again
 (a retry) return the submission already recorded instead of a second one.
+
+The submission that counts for (applicant, task) is the last one received: each upload
+marks itself ``counted`` and every other submission of the pair not, in the transaction
+that records it. Bytes identical to an earlier submission were received last too, so that
+earlier submission counts again (audited, since it changes rankings). Reviewers assigned to
+the pair follow the counted submission.
 """
 
 from __future__ import annotations
@@ -15,13 +21,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api import catalog
 from api.grading import new_job
-from api.models import Applicant, Job, Submission, TaskRow
+from api.models import Applicant, Assignment, AuditEntry, Job, Submission, TaskRow
 from api.services import Services
 from api.storage import SUFFIXES, TooLarge
 from grader.errors import IntakeError, TaskSpecError
@@ -119,6 +125,7 @@ def receive(
             )
             session.add(sub)
             session.flush()
+            mark_counted(session, sub)
             job = new_job(session, sub, task)
             job_id, queue = job.id, job.queue
     except IntegrityError:  # the same upload raced in from a retry: return the first
@@ -129,6 +136,49 @@ def receive(
     if services.queue is not None:
         services.queue.enqueue(job_id, queue)
     return Received(submission=sub, created=True, job_id=job_id, queue=queue)
+
+
+def mark_counted(session: Session, sub: Submission) -> list[int]:
+    """Make `sub` the counted submission of its (applicant, task); returns the ids it replaced.
+
+    The reviewers assigned to a replaced submission are assigned to `sub` as well, so a
+    re-upload stays in the queues it was in.
+    """
+    # One upload of the applicant at a time (PostgreSQL; SQLite has one writer anyway), so
+    # two racing uploads cannot both stay counted. FOR NO KEY UPDATE: the foreign-key checks
+    # of gradings written meanwhile (KEY SHARE) do not wait on it, nor it on them.
+    session.get(Applicant, sub.applicant_id, with_for_update={"key_share": True})
+    pair = (
+        Submission.applicant_id == sub.applicant_id,
+        Submission.task_id == sub.task_id,
+        Submission.id != sub.id,
+    )
+    replaced = list(session.scalars(select(Submission.id).where(*pair, Submission.counted)))
+    session.execute(update(Submission).where(*pair).values(counted=False))
+    sub.counted = True
+    if replaced:
+        have = set(
+            session.scalars(
+                select(Assignment.reviewer_id).where(Assignment.submission_id == sub.id)
+            )
+        )
+        carried = session.scalars(
+            select(Assignment.reviewer_id)
+            .where(Assignment.submission_id.in_(replaced))
+            .distinct()
+            .order_by(Assignment.reviewer_id)
+        )
+        for reviewer_id in carried:
+            if reviewer_id not in have:
+                session.add(
+                    Assignment(
+                        submission_id=sub.id,
+                        reviewer_id=reviewer_id,
+                        assigned_by=f"re-upload of #{replaced[0]}",
+                    )
+                )
+    session.flush()
+    return replaced
 
 
 def _size(services: Services, sha: str, suffix: str) -> int:
@@ -146,6 +196,18 @@ def _existing(services: Services, applicant_id: int, task_id: str, sha: str) -> 
         )
         if sub is None:
             return None
+        if not sub.counted:  # the same bytes again, received last: they count again
+            replaced = mark_counted(session, sub)
+            session.add(
+                AuditEntry(
+                    actor=f"applicant:{applicant_id}",
+                    action="counted",
+                    submission_id=sub.id,
+                    before={"counted": False, "counted_submissions": replaced},
+                    after={"counted": True},
+                )
+            )
+            session.commit()
         job = session.scalar(select(Job).where(Job.submission_id == sub.id).order_by(Job.id))
         return Received(
             submission=sub,

@@ -118,9 +118,18 @@ def cohort_ranking(
 
 @router.get("/api/v1/cohorts/{cohort_id}/export.csv", response_class=Response)
 def export_csv(
-    cohort_id: RowId, who: CurrentReviewer, db: SessionDep, services: ServicesDep
+    cohort_id: RowId,
+    who: CurrentReviewer,
+    db: SessionDep,
+    services: ServicesDep,
+    superseded: bool = False,
 ) -> Response:
-    """One row per submission with scores, tiers and flags; pseudonyms in blind cohorts."""
+    """One row per applicant and task: the counted submission (the last one received), with
+    scores, tiers and flags; pseudonyms in blind cohorts.
+
+    ``?superseded=true`` adds the earlier submissions too, marked ``counted=False``; their
+    rank and composite columns stay empty, since only counted submissions are ranked.
+    """
     cohort = get_cohort(db, cohort_id)
     view = independence(db, who)
     ranks = {r.applicant: r for r in ranked(db, services.secret, cohort, who, view)}
@@ -130,15 +139,15 @@ def export_csv(
         [
             "applicant", "rank", "composite", "provisional", "task", "submission", "status",
             "score", "max_score", "manual_frac", "task_score", "tier", "reviews",
-            "integrity_flag", "disagreement", "received_at",
+            "integrity_flag", "disagreement", "received_at", "counted",
         ]
     )  # fmt: skip
-    subs = db.scalars(
-        select(Submission).where(Submission.cohort_id == cohort.id).order_by(Submission.id)
-    )
-    for s in subs:
+    query = select(Submission).where(Submission.cohort_id == cohort.id)
+    if not superseded:
+        query = query.where(Submission.counted.is_(True))
+    for s in db.scalars(query.order_by(Submission.id)):
         label = applicant_label(services.secret, s.applicant, cohort, who)
-        r = ranks.get(label)
+        r = ranks.get(label) if s.counted else None
         seen = view.summary(s)
         w.writerow(
             [
@@ -147,7 +156,7 @@ def export_csv(
                 _fmt(s.score), _fmt(s.max_score), _fmt(seen["manual_frac"]),
                 _fmt(seen["task_score"]), seen["tier"] or "", s.review_count,
                 seen["integrity_flag"], seen["disagreement"],
-                s.received_at.isoformat(timespec="seconds"),
+                s.received_at.isoformat(timespec="seconds"), s.counted,
             ]
         )  # fmt: skip
     return Response(
