@@ -31,7 +31,7 @@ from grader.sandbox.base import TRUNCATION_MARK
 from grader.text import clean_text, finalize
 
 if TYPE_CHECKING:
-    from grader.integrity import Pair
+    from grader.similarity import Pair
 
 __all__ = ["clean_text", "render_html", "render_receipt", "write_report"]
 

@@ -18,14 +18,13 @@ from grader.integrity._pass import (
     REFERENCES,
     Document,
     IntegrityResult,
-    Pair,
-    Span,
     compare_documents,
     load_references,
     read_folder,
     run_integrity,
 )
 from grader.integrity._reports import apply_to_reports
+from grader.similarity import Pair, Span
 
 __all__ = [
     "REFERENCES",

@@ -7,8 +7,9 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from grader.integrity._pass import IntegrityResult, Pair
+from grader.integrity._pass import IntegrityResult
 from grader.report import Report
+from grader.similarity import Pair
 
 KINDS = frozenset({"integrity", "integrity-reference"})
 EVIDENCE_SUFFIX = ".integrity.json"

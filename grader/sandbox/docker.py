@@ -31,7 +31,7 @@ from docker.types import Mount as DockerMount
 from docker.utils.socket import frames_iter
 
 from grader.errors import EngineUnavailable, IntakeError, SandboxError
-from grader.intake import check_member_name
+from grader.member_names import check_member_name
 from grader.sandbox.base import (
     BoundedLog,
     Exported,
