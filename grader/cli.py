@@ -50,19 +50,19 @@ JobsOpt = Annotated[
 ]
 
 
-class _Exit(Exception):
+class CliExit(Exception):
     def __init__(self, code: int) -> None:
         self.code = code
 
 
 @contextmanager
-def _user_errors() -> Iterator[None]:
+def user_errors() -> Iterator[None]:
     """Turn our errors into one line on stderr and exit status 2."""
     try:
         yield
     except AssessError as e:
         err.print(f"[red]error:[/red] {_one_line(str(e))}", soft_wrap=True)
-        raise _Exit(2) from None
+        raise CliExit(2) from None
 
 
 def _one_line(s: str) -> str:
@@ -113,7 +113,7 @@ def task_validate(
     from grader.task import load_task
     from grader.validate import CaseResult, validate
 
-    with _user_errors():
+    with user_errors():
         task = load_task(task_dir)
         sandbox = _sandbox()
         sandbox.image_id(_image(task.spec.image))
@@ -146,7 +146,7 @@ def task_validate(
         if result.spread is not None:
             out.print(f"spread (solution - best bad case): {result.spread:.0%} of the range")
         out.print("[green]valid[/green]" if result.ok else "[red]not valid[/red]")
-    raise _Exit(0 if result.ok else 1)
+    raise CliExit(0 if result.ok else 1)
 
 
 @task_app.command("new")
@@ -157,7 +157,7 @@ def task_new(
     """Scaffold a task from the commented template (tasks/_template)."""
     from grader.scaffold import new_task
 
-    with _user_errors():
+    with user_errors():
         path = new_task(task_id, dest)
     out.print(f"created {path}; next: edit it, then `assess task validate {path}`")
 
@@ -171,7 +171,7 @@ def task_prepare(
     from grader.prepare import prepare
     from grader.task import load_task
 
-    with _user_errors():
+    with user_errors():
         task = load_task(task_dir)
         with err.status(f"preparing {task.id}"):
             ran = prepare(task, _sandbox(), force=force)
@@ -200,7 +200,7 @@ def grade_cmd(
     from grader.spec import TaskKind
     from grader.task import load_task
 
-    with _user_errors():
+    with user_errors():
         task = load_task(task_dir)
         sandbox: Sandbox | None = None
         # A research-taste task's answers are scored on the host: no engine, no image, unless
@@ -245,7 +245,7 @@ def grade_cmd(
         for sub, (report, _) in rows:
             if report.explanation != COMPLETED:
                 out.print(f"[dim]{sub}:[/dim] {_one_line(report.explanation)}")
-    raise _Exit(1 if any(r.status == Status.error for r, _ in results) else 0)
+    raise CliExit(1 if any(r.status == Status.error for r, _ in results) else 0)
 
 
 def _stems(subs: list[Path]) -> list[str]:
@@ -285,7 +285,7 @@ def integrity_cmd(
     from grader.integrity import apply_to_reports, run_integrity
     from grader.task import load_task
 
-    with _user_errors():
+    with user_errors():
         task = load_task(task_dir)
         with err.status(f"comparing {len(submissions)} submissions of {task.id}") as status:
             result = run_integrity(
@@ -323,7 +323,7 @@ def integrity_cmd(
             out.print(f"[yellow]skipped[/yellow] {_one_line(line)}")
         if reports:
             out.print(f"flagged reports rewritten: {len(written)} in {reports / task.id}")
-    raise _Exit(0)
+    raise CliExit(0)
 
 
 # ----------------------------------------------------------------------------- kit
@@ -339,7 +339,7 @@ def bundle_cmd(
     from grader.prepare import is_prepared
     from grader.task import load_task
 
-    with _user_errors():
+    with user_errors():
         task = load_task(task_dir)
         if not is_prepared(task):
             raise AssessError(
@@ -357,7 +357,7 @@ def check_cmd(
     """Inside an unpacked kit: check the submission rules and run the visible checks."""
     from grader.kit import check_kit, find_kit
 
-    with _user_errors():
+    with user_errors():
         kit = find_kit(kit_dir)
         with err.status("running the visible checks"):
             result = check_kit(kit)
@@ -372,7 +372,7 @@ def check_cmd(
         out.print("[green]visible checks pass[/green] (hidden checks decide the score)")
     else:
         out.print(f"[red]visible checks fail[/red] (exit {result.tests_exit_code})")
-    raise _Exit(0 if result.tests_exit_code == 0 else 1)
+    raise CliExit(0 if result.tests_exit_code == 0 else 1)
 
 
 # ----------------------------------------------------------------------------- images
@@ -388,7 +388,7 @@ def images_build(
     """Build images from images/ without a registry (cached: a rebuild takes seconds)."""
     from grader.images import build_images
 
-    with _user_errors(), _progress(False) as progress:
+    with user_errors(), _progress(False) as progress:
         bar = progress.add_task("building images", total=None)
 
         def show(line: str) -> None:
@@ -397,113 +397,6 @@ def images_build(
         ids = build_images(names or ["cpu"], progress=show, force=force)
     for name, image_id in ids.items():
         out.print(f"{name}: {image_id[:19]}")
-
-
-# ----------------------------------------------------------------------------- service
-# The service lives in api/; it is imported only inside these commands (grader never
-# depends on it). Options left unset fall back to ASSESS_* environment variables.
-
-DataDirOpt = Annotated[
-    Path | None, typer.Option("--data-dir", help="Service data (default .assess/service).")
-]
-DbOpt = Annotated[
-    str | None, typer.Option("--database-url", help="postgresql://... (default: SQLite).")
-]
-TasksOpt = Annotated[
-    list[Path] | None, typer.Option("--tasks", help="Task folders or parents (default tasks/).")
-]
-
-
-@app.command("serve")
-def serve_cmd(
-    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port.")] = 8000,
-    broker: Annotated[
-        str | None, typer.Option("--broker", help="redis://... : grade on Celery workers.")
-    ] = None,
-    workers: Annotated[int | None, typer.Option(help="In-process grading threads.")] = None,
-    tasks: TasksOpt = None,
-    data_dir: DataDirOpt = None,
-    database_url: DbOpt = None,
-    demo: Annotated[bool, typer.Option(help="Seed the demo: reviewers, applicants.")] = False,
-) -> None:
-    """Run the grading service (portal, dashboard, API at /api/v1, docs at /docs)."""
-    from api.cli import serve, settings_from
-
-    settings = settings_from(
-        broker_url=broker,
-        workers=workers,
-        tasks_dirs=tuple(tasks or ()),
-        data_dir=data_dir,
-        database_url=database_url,
-        base_url=f"http://{host}:{port}",
-    )
-    with _user_errors():
-        serve(settings, host, port, demo)
-
-
-@app.command("worker")
-def worker_cmd(
-    broker: Annotated[str | None, typer.Option("--broker", help="redis://...")] = None,
-    queues: Annotated[str, typer.Option(help="Queues to consume: cpu, gpu.")] = "cpu",
-    concurrency: Annotated[int, typer.Option(min=1, help="Parallel gradings.")] = 1,
-    tasks: TasksOpt = None,
-    data_dir: DataDirOpt = None,
-    database_url: DbOpt = None,
-) -> None:
-    """Run a Celery worker that grades jobs the service queued (scale-out)."""
-    from api.cli import settings_from, worker
-
-    settings = settings_from(
-        broker_url=broker, tasks_dirs=tuple(tasks or ()), data_dir=data_dir,
-        database_url=database_url,
-    )  # fmt: skip
-    with _user_errors():
-        worker(settings, [q.strip() for q in queues.split(",") if q.strip()], concurrency, "info")
-
-
-@app.command("invite")
-def invite_cmd(
-    emails: Annotated[list[str] | None, typer.Argument(help="Applicants' email addresses.")] = None,
-    cohort: Annotated[str, typer.Option(help="Cohort (created if new).")] = "default",
-    name: Annotated[str, typer.Option(help="Applicant's name (one email).")] = "",
-    task: Annotated[list[str] | None, typer.Option(help="Assign a task to the cohort.")] = None,
-    csv_file: Annotated[Path | None, typer.Option("--csv", help="CSV: email[,name].")] = None,
-    data_dir: DataDirOpt = None,
-    database_url: DbOpt = None,
-    base_url: Annotated[str | None, typer.Option(help="The service's public URL.")] = None,
-) -> None:
-    """Invite applicants: prints one invitation link each (shown once; send it to them)."""
-    from api.accounts import AccountError
-    from api.cli import invite, settings_from
-
-    settings = settings_from(data_dir=data_dir, database_url=database_url, base_url=base_url)
-    with _user_errors():
-        try:
-            links = invite(settings, cohort, emails or [], name, task or [], csv_file)
-        except AccountError as e:
-            raise AssessError(str(e)) from None
-    for email, link in links:  # tab-separated, for scripts; links are secrets: shown once
-        sys.stdout.write(f"{email}\t{link}\n")
-
-
-@app.command("user")
-def user_cmd(
-    username: Annotated[str, typer.Argument(help="Login name.")],
-    role: Annotated[str, typer.Option(help="reviewer or operator.")] = "reviewer",
-    data_dir: DataDirOpt = None,
-    database_url: DbOpt = None,
-) -> None:
-    """Create a reviewer/operator account (password from ASSESS_PASSWORD or a prompt)."""
-    from api.cli import add_user, settings_from
-
-    if role not in ("reviewer", "operator"):
-        raise typer.BadParameter("role must be reviewer or operator")
-    password = os.environ.get("ASSESS_PASSWORD") or typer.prompt(
-        "password", hide_input=True, confirmation_prompt=True
-    )
-    add_user(settings_from(data_dir=data_dir, database_url=database_url), username, password, role)
-    out.print(f"{role} {username}: ready")
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -540,11 +433,11 @@ def _progress(quiet: bool) -> Iterator[Progress]:
         yield progress
 
 
-def main() -> None:
-    """Console entry point."""
+def run(command: typer.Typer) -> None:
+    """Run a Typer app with this CLI's exit statuses (the composed `assess` uses it too)."""
     try:
-        app(standalone_mode=False)
-    except _Exit as e:
+        command(standalone_mode=False)
+    except CliExit as e:
         sys.exit(e.code)
     except typer.Exit as e:
         sys.exit(e.exit_code)
@@ -558,3 +451,8 @@ def main() -> None:
             e.show()
             sys.exit(2)
         raise
+
+
+def main() -> None:
+    """The grader's commands alone (`python -m grader`); `assess` adds the service's."""
+    run(app)

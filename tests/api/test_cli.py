@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from api.app import create_app
-from grader.cli import app
+from api.commands import app
 from tests.api.conftest import PY_EXEC, Service, add_user, fake_grade, make_settings
 
 

@@ -1,0 +1,125 @@
+"""The `assess` command: the grader's commands (grader.cli) plus the service's.
+
+The composition lives here, in the upper layer, so the grader never imports the service.
+Command bodies import the service lazily: `assess --help` and the grading commands don't
+pay for FastAPI and SQLAlchemy. Options left unset fall back to ASSESS_* variables.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from grader.cli import app, out, run, user_errors
+from grader.errors import AssessError
+
+DataDirOpt = Annotated[
+    Path | None, typer.Option("--data-dir", help="Service data (default .assess/service).")
+]
+DbOpt = Annotated[
+    str | None, typer.Option("--database-url", help="postgresql://... (default: SQLite).")
+]
+TasksOpt = Annotated[
+    list[Path] | None, typer.Option("--tasks", help="Task folders or parents (default tasks/).")
+]
+
+
+@app.command("serve")
+def serve_cmd(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8000,
+    broker: Annotated[
+        str | None, typer.Option("--broker", help="redis://... : grade on Celery workers.")
+    ] = None,
+    workers: Annotated[int | None, typer.Option(help="In-process grading threads.")] = None,
+    tasks: TasksOpt = None,
+    data_dir: DataDirOpt = None,
+    database_url: DbOpt = None,
+    demo: Annotated[bool, typer.Option(help="Seed the demo: reviewers, applicants.")] = False,
+) -> None:
+    """Run the grading service (portal, dashboard, API at /api/v1, docs at /docs)."""
+    from api.cli import serve, settings_from
+
+    settings = settings_from(
+        broker_url=broker,
+        workers=workers,
+        tasks_dirs=tuple(tasks or ()),
+        data_dir=data_dir,
+        database_url=database_url,
+        base_url=f"http://{host}:{port}",
+    )
+    with user_errors():
+        serve(settings, host, port, demo)
+
+
+@app.command("worker")
+def worker_cmd(
+    broker: Annotated[str | None, typer.Option("--broker", help="redis://...")] = None,
+    queues: Annotated[str, typer.Option(help="Queues to consume: cpu, gpu.")] = "cpu",
+    concurrency: Annotated[int, typer.Option(min=1, help="Parallel gradings.")] = 1,
+    tasks: TasksOpt = None,
+    data_dir: DataDirOpt = None,
+    database_url: DbOpt = None,
+) -> None:
+    """Run a Celery worker that grades jobs the service queued (scale-out)."""
+    from api.cli import settings_from, worker
+
+    settings = settings_from(
+        broker_url=broker, tasks_dirs=tuple(tasks or ()), data_dir=data_dir,
+        database_url=database_url,
+    )  # fmt: skip
+    with user_errors():
+        worker(settings, [q.strip() for q in queues.split(",") if q.strip()], concurrency, "info")
+
+
+@app.command("invite")
+def invite_cmd(
+    emails: Annotated[list[str] | None, typer.Argument(help="Applicants' email addresses.")] = None,
+    cohort: Annotated[str, typer.Option(help="Cohort (created if new).")] = "default",
+    name: Annotated[str, typer.Option(help="Applicant's name (one email).")] = "",
+    task: Annotated[list[str] | None, typer.Option(help="Assign a task to the cohort.")] = None,
+    csv_file: Annotated[Path | None, typer.Option("--csv", help="CSV: email[,name].")] = None,
+    data_dir: DataDirOpt = None,
+    database_url: DbOpt = None,
+    base_url: Annotated[str | None, typer.Option(help="The service's public URL.")] = None,
+) -> None:
+    """Invite applicants: prints one invitation link each (shown once; send it to them)."""
+    from api.accounts import AccountError
+    from api.cli import invite, settings_from
+
+    settings = settings_from(data_dir=data_dir, database_url=database_url, base_url=base_url)
+    with user_errors():
+        try:
+            links = invite(settings, cohort, emails or [], name, task or [], csv_file)
+        except AccountError as e:
+            raise AssessError(str(e)) from None
+    for email, link in links:  # tab-separated, for scripts; links are secrets: shown once
+        sys.stdout.write(f"{email}\t{link}\n")
+
+
+@app.command("user")
+def user_cmd(
+    username: Annotated[str, typer.Argument(help="Login name.")],
+    role: Annotated[str, typer.Option(help="reviewer or operator.")] = "reviewer",
+    data_dir: DataDirOpt = None,
+    database_url: DbOpt = None,
+) -> None:
+    """Create a reviewer/operator account (password from ASSESS_PASSWORD or a prompt)."""
+    from api.cli import add_user, settings_from
+
+    if role not in ("reviewer", "operator"):
+        raise typer.BadParameter("role must be reviewer or operator")
+    password = os.environ.get("ASSESS_PASSWORD") or typer.prompt(
+        "password", hide_input=True, confirmation_prompt=True
+    )
+    add_user(settings_from(data_dir=data_dir, database_url=database_url), username, password, role)
+    out.print(f"{role} {username}: ready")
+
+
+def main() -> None:
+    """Console entry point (`assess`)."""
+    run(app)
