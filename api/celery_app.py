@@ -15,7 +15,8 @@ from typing import Any
 from celery import Celery, Task
 from kombu import Queue
 
-GRADE_TASK = "assess.grade"
+from api.job_queue import GRADE_TASK
+
 _SERVICES: dict[int, Any] = {}
 
 

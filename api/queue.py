@@ -11,26 +11,18 @@ import logging
 import os
 import threading
 import time
-from typing import Protocol
 
 from sqlalchemy import select, update
 
 from api.grading import Outcome, run_job
+from api.job_queue import GRADE_TASK
+from api.job_queue import JobQueue as JobQueue  # re-exported: the queues' contract
 from api.models import Job
 from api.services import Services
 
 log = logging.getLogger("assess.queue")
 POLL_S = 1.0
 RESEND_S = 2.0
-
-
-class JobQueue(Protocol):
-    name: str
-
-    def start(self) -> None: ...
-    def enqueue(self, job_id: int, queue: str) -> None: ...
-    def stop(self) -> None: ...
-    def health(self) -> str: ...
 
 
 def pool_size(configured: int, task_cpus: list[float]) -> int:
@@ -165,8 +157,6 @@ class CeleryQueue:
                 self._unsent[job_id] = queue
 
     def _publish(self, job_id: int, queue: str) -> None:
-        from api.celery_app import GRADE_TASK
-
         self.app.send_task(GRADE_TASK, args=[job_id], queue=queue)
 
     def _resend(self) -> None:

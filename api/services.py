@@ -18,10 +18,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.core.config import Settings
 from api.core.db import make_engine, session_factory
+from api.job_queue import JobQueue
 from api.storage import BlobStore
 
 if TYPE_CHECKING:
-    from api.queue import JobQueue
     from grader.report import Report
     from grader.task import Task
 
@@ -44,7 +44,6 @@ class Services:
     worker_name: str = field(default_factory=lambda: process_name("service"))
     # Removes sandbox leftovers of dead processes (set with the Docker grading function).
     reap: Callable[[], None] | None = None
-    extra: dict[str, str] = field(default_factory=dict)
     # Each task's upload cap in bytes, for cutting a body off while it arrives.
     upload_limits: dict[str, int] = field(default_factory=dict)
 
