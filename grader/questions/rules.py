@@ -1,6 +1,7 @@
 """Scoring rules: pure functions from an answer and its key to a credit in [0, 1].
 
-Each rule is small enough to check by hand; tests/test_questions_rules.py does, value by value.
+Each rule is small enough to check by hand; tests/grader/questions/test_rules.py does, one
+value at a time.
 Answers reach these functions already validated (see :mod:`grader.questions.answers`):
 known ids, no duplicates, probabilities in [0, 1], finite numbers.
 """

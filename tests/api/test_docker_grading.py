@@ -41,7 +41,7 @@ def test_notebook_upload_is_rendered_executed_in_the_reviewer_page(
     """The service keeps the grading's outputs, so its report page shows the executed
     notebook (answer cells marked) and the notebook as submitted, as the CLI's report does."""
     from tests.conftest import FIXTURE_TASKS
-    from tests.test_notebook_docker import ANSWER, write_notebook
+    from tests.grader.notebook.test_notebook_docker import ANSWER, write_notebook
 
     svc = service_factory(grade_fn=None, tasks=(FIXTURE_TASKS / "nb-exec",))
     add_user(svc, "ops", "operator")

@@ -1,4 +1,4 @@
-"""Tests of the image builder (grader/images.py).
+"""Tests of the image builder (grader/images/).
 
 Unit tests need no engine. The `docker` test builds (or finds) the cpu image and runs it.
 """
@@ -16,7 +16,16 @@ import pytest
 
 from grader import images
 from grader.errors import ImageError
-from grader.images import IMAGE_REFS, build_image, image_id, image_ref, input_digest
+from grader.images import (
+    IMAGE_REFS,
+    build,
+    build_image,
+    common,
+    image_id,
+    image_ref,
+    input_digest,
+    wheelhouse,
+)
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
@@ -98,10 +107,10 @@ def test_digest_of_missing_folder(tmp_path: Path) -> None:
 
 
 def test_parents_come_first() -> None:
-    assert images._with_parents(["cpu"]) == ["base", "cpu"]
-    assert images._with_parents(["gpu", "cpu", "base"]) == ["base", "gpu", "cpu"]
+    assert build._with_parents(["cpu"]) == ["base", "cpu"]
+    assert build._with_parents(["gpu", "cpu", "base"]) == ["base", "gpu", "cpu"]
     with pytest.raises(ImageError, match="unknown image"):
-        images._with_parents(["nope"])
+        build._with_parents(["nope"])
 
 
 def test_requirements_pin_everything() -> None:
@@ -143,7 +152,7 @@ def test_fill_wheelhouse_is_cached(tmp_path: Path, monkeypatch: pytest.MonkeyPat
         (dest / "demo-1.0-py3-none-any.whl").write_bytes(b"wheel")
         return 0, ["Saved demo"]
 
-    monkeypatch.setattr(images, "_stream_command", fake_pip)
+    monkeypatch.setattr(wheelhouse, "stream_command", fake_pip)
     reqs = tmp_path / "requirements.txt"
     reqs.write_text("demo==1.0\n")
     dest = tmp_path / "wheels"
@@ -168,7 +177,7 @@ def test_fill_wheelhouse_failure_is_one_line(
     def failing_pip(cmd: list[str], **_: Any) -> tuple[int, list[str]]:
         return 1, ["Collecting nothing==9", "ERROR: No matching distribution found for nothing==9"]
 
-    monkeypatch.setattr(images, "_stream_command", failing_pip)
+    monkeypatch.setattr(wheelhouse, "stream_command", failing_pip)
     reqs = tmp_path / "requirements.txt"
     reqs.write_text("nothing==9\n")
     with pytest.raises(ImageError) as info:
@@ -204,7 +213,7 @@ def test_build_error_names_step_and_output(tmp_path: Path) -> None:
     ]
     lines: list[str] = []
     with (tmp_path / "ctx.tar").open("w+b") as context, pytest.raises(ImageError) as info:
-        images._docker_build(
+        common.docker_build(
             _FakeAPI(chunks),
             context,
             ref="assess/cpu:latest",

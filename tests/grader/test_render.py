@@ -358,7 +358,7 @@ def test_no_escape_control_or_bidi_character_reaches_the_page_by_any_path(
     from grader.integrity import Pair
     from grader.integrity._pass import Span
     from grader.text import UNSAFE_CHARACTERS
-    from tests.test_notebook import hostile_notebook
+    from tests.grader.notebook.test_notebook import hostile_notebook
 
     h = HOSTILE_CHARS
     report = make_report(

@@ -22,7 +22,7 @@ from grader.notebook._render import sanitize_html
 from grader.report import Status
 from grader.spec import Notebook, SubmissionRules, TaskSpec
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "grader" / "harness"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "grader" / "harness"))
 import assess_answers as answers
 
 RULES = Notebook(answers=("probe",), submitted_output_kb=1)

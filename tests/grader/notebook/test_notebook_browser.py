@@ -24,7 +24,7 @@ from grader.notebook import EXECUTED, RECORD, SUBMITTED
 from grader.render import write_report
 from grader.report import Report, Status, SubmissionRef, TaskRef
 from tests.conftest import IN_CI
-from tests.test_notebook import PNG, cell, notebook
+from tests.grader.notebook.test_notebook import PNG, cell, notebook
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

@@ -23,8 +23,8 @@ from grader.report import Status
 from grader.sandbox import Sandbox
 from grader.task import Task, load_task
 from tests.conftest import FIXTURE_TASKS
-from tests.test_notebook import active_parts
-from tests.test_notebook_browser import payload_cells, visit
+from tests.grader.notebook.test_notebook import active_parts
+from tests.grader.notebook.test_notebook_browser import payload_cells, visit
 
 pytestmark = pytest.mark.docker
 
