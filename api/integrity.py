@@ -10,6 +10,12 @@ submissions (earlier integrity flags are replaced, so the pass can be re-run); i
 the matching regions, is kept next to the submission's artifacts and rendered side by side
 in the reviewer's report page. A flag asks a reviewer to look: no score changes, and the
 reviewers' own integrity flag stays theirs.
+
+The pass also sets ``submissions.integrity_auto`` on each submission it compared (True for
+those in a flagged pair), so the dashboard can show and filter the machine's flags. Those
+are not another reviewer's judgement: every reviewer sees them at once, whereas a
+reviewer's own integrity flag (``submissions.integrity_flag``) stays under
+:class:`api.reviewing.Independence`.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import json
 import os
 import shutil
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -25,8 +32,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api import catalog
+from api.core.security import pseudonym
 from api.grading import graded_name
-from api.models import Grading, Submission, TaskRow
+from api.models import Applicant, Grading, Submission, TaskRow
 from api.reviewing import audit
 from api.services import Services
 from grader.integrity import IntegrityResult, Pair, run_integrity
@@ -104,6 +112,7 @@ def run_pass(services: Services, session: Session, task: TaskRow, *, actor: str)
         kept = [f for f in report.flags if f.kind not in KINDS]
         updated = report.model_copy(update={"flags": kept + [p.flag() for p in pairs]})
         grading.report_json = updated.to_json()
+        sub.integrity_auto = bool(pairs)
         body = json.dumps([p.model_dump(mode="json") for p in pairs], indent=1) + "\n"
         _write_atomically(evidence_path(services, sub.id), body)
         flagged += bool(pairs)
@@ -121,3 +130,68 @@ def run_pass(services: Services, session: Session, task: TaskRow, *, actor: str)
         },
     )
     return result
+
+
+@dataclass(frozen=True)
+class FlaggedPair:
+    """One flagged pair, with the applicants behind it (for the operator who ran the pass)."""
+
+    a_submission: int
+    a_applicant_id: int
+    a_pseudonym: str
+    b_submission: int | None  # None: b is one of the author's reference texts
+    b_applicant_id: int | None
+    b_pseudonym: str | None
+    b_label: str
+    kind: str  # code | prose
+    score: float
+    threshold: float
+
+    def line(self) -> str:
+        """One line: ``#12 (A-3f9c21d0, applicant 4) ~ #15 (...): code 87% similar ...``."""
+        a = f"#{self.a_submission} ({self.a_pseudonym}, applicant {self.a_applicant_id})"
+        if self.b_submission is None:
+            b = f"reference text {self.b_label}"
+        else:
+            b = f"#{self.b_submission} ({self.b_pseudonym}, applicant {self.b_applicant_id})"
+        return f"{a} ~ {b}: {self.kind} {self.score:.0%} similar (threshold {self.threshold:.0%})"
+
+
+def submission_id(label_: str) -> int | None:
+    """The submission number in a :func:`label` (None for anything else, e.g. a reference)."""
+    prefix = "submission-"
+    rest = label_.removeprefix(prefix)
+    return int(rest) if label_.startswith(prefix) and rest.isdigit() else None
+
+
+def flagged_pairs(session: Session, secret: bytes, result: IntegrityResult) -> list[FlaggedPair]:
+    """The pass's flagged pairs with submission numbers, applicant ids and pseudonyms."""
+    ids = {submission_id(p.a) for p in result.pairs} | {submission_id(p.b) for p in result.pairs}
+    owners = dict(
+        session.execute(
+            select(Submission.id, Applicant.id)
+            .join(Applicant, Applicant.id == Submission.applicant_id)
+            .where(Submission.id.in_({i for i in ids if i is not None}))
+        )
+    )
+    out = []
+    for p in result.pairs:
+        a, b = submission_id(p.a), submission_id(p.b)
+        if a is None or a not in owners:
+            continue
+        b_owner = owners.get(b) if b is not None and not p.reference else None
+        out.append(
+            FlaggedPair(
+                a_submission=a,
+                a_applicant_id=owners[a],
+                a_pseudonym=pseudonym(secret, owners[a]),
+                b_submission=b if b_owner is not None else None,
+                b_applicant_id=b_owner,
+                b_pseudonym=pseudonym(secret, b_owner) if b_owner is not None else None,
+                b_label=p.b,
+                kind=p.kind,
+                score=p.score,
+                threshold=p.threshold,
+            )
+        )
+    return out

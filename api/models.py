@@ -186,7 +186,10 @@ class Submission(Base):
     task_score: Mapped[float | None] = mapped_column(Float)  # 0..1, automatic + manual
     review_count: Mapped[int] = mapped_column(Integer, default=0)
     tier: Mapped[str | None] = mapped_column(String(16))
-    integrity_flag: Mapped[bool] = mapped_column(Boolean, default=False)
+    integrity_flag: Mapped[bool] = mapped_column(Boolean, default=False)  # a reviewer's
+    # The automatic integrity pass flagged the current report (a close pair): the machine's
+    # finding, not a reviewer's judgement, so it is shown to every reviewer.
+    integrity_auto: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     disagreement: Mapped[bool] = mapped_column(Boolean, default=False)
     grading_id: Mapped[int | None] = mapped_column(Integer)
     # The submission that counts for (applicant, task): the last one received. Earlier ones

@@ -66,16 +66,25 @@ class SubmissionRow(_Out):
     task_score: float | None
     review_count: int
     tier: str | None
-    integrity_flag: bool
+    integrity_flag: bool  # a reviewer's flag (shown once you may see the reviews)
+    integrity_auto: bool = False  # the automatic integrity pass's flag (shown to everyone)
     disagreement: bool
     received_at: datetime
+    counted: bool = True  # the applicant's last upload for the task: the one that counts
+    superseded_by: int | None = None  # when not counted: the submission that counts instead
 
 
 class Page(BaseModel):
+    """One page of submissions; pass ``next_cursor`` as ``after`` (``prev_cursor`` as
+    ``before``) for the neighbouring pages."""
+
     items: list[SubmissionRow]
     total: int
     page: int
     per_page: int
+    pages: int = 1
+    next_cursor: str | None = None
+    prev_cursor: str | None = None
 
 
 class ReviewIn(BaseModel):

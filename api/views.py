@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -43,10 +44,17 @@ def environment() -> jinja2.Environment:
         finalize=finalize,
     )
     env.filters["pct"] = lambda x: "—" if x is None else f"{100 * x:.0f}%"
-    env.filters["num"] = lambda x: "—" if x is None else f"{x:g}"
+    env.filters["num"] = _number
     env.filters["filesize"] = _filesize
     env.filters["urlpath"] = lambda p: quote(str(p), safe="/")  # a file path in a URL
     return env
+
+
+def _number(x: float | None) -> str:
+    """A score as people write it: at most two decimals, no trailing zeros (8.27, 10)."""
+    if x is None:
+        return "—"
+    return f"{x:.2f}".rstrip("0").rstrip(".")
 
 
 def _filesize(n: int) -> str:
@@ -86,8 +94,16 @@ def independence(session: Session, viewer: Principal) -> Independence:
 
 
 def row(
-    secret: bytes, sub: Submission, cohort: Cohort, viewer: Principal, view: Independence
+    secret: bytes,
+    sub: Submission,
+    cohort: Cohort,
+    viewer: Principal,
+    view: Independence,
+    *,
+    superseded_by: int | None = None,
 ) -> SubmissionRow:
+    """A dashboard row as `viewer` may see it. The automatic integrity flag is the
+    machine's, not a reviewer's judgement, so it is shown whatever `view` hides."""
     return SubmissionRow(
         id=sub.id,
         applicant=applicant_label(secret, sub.applicant, cohort, viewer),
@@ -97,8 +113,33 @@ def row(
         max_score=sub.max_score,
         review_count=sub.review_count,
         received_at=sub.received_at,
+        integrity_auto=sub.integrity_auto,
+        counted=sub.counted,
+        superseded_by=None if sub.counted else superseded_by,
         **view.summary(sub),
     )
+
+
+def superseded_by(session: Session, subs: Sequence[Submission]) -> dict[int, int]:
+    """For each of `subs` that no longer counts, the submission of the same applicant and
+    task that counts now (the last one received); one query for the lot."""
+    old = [s for s in subs if not s.counted]
+    if not old:
+        return {}
+    counted = {
+        (a, t): sid
+        for a, t, sid in session.execute(
+            select(Submission.applicant_id, Submission.task_id, Submission.id).where(
+                Submission.counted.is_(True),
+                Submission.applicant_id.in_({s.applicant_id for s in old}),
+            )
+        )
+    }
+    return {
+        s.id: counted[(s.applicant_id, s.task_id)]
+        for s in old
+        if (s.applicant_id, s.task_id) in counted
+    }
 
 
 def reviewer_label(reviewer: User, viewer: Principal) -> str:
@@ -123,7 +164,8 @@ def detail(session: Session, secret: bytes, sub: Submission, viewer: Principal) 
         select(Grading).where(Grading.submission_id == sub.id).order_by(Grading.id)
     ).all()
     comp = applicant_composite(session, sub.applicant, view)
-    base = row(secret, sub, cohort, viewer, view).model_dump()
+    later = superseded_by(session, [sub]).get(sub.id)
+    base = row(secret, sub, cohort, viewer, view, superseded_by=later).model_dump()
     return SubmissionDetail(
         **base,
         # A file name can carry a name ("jane-doe.zip"): blind reviewers see the type only.

@@ -1,0 +1,58 @@
+"""dashboard: the automatic integrity flag as its own column
+
+Revision ID: 0005
+Revises: 0004
+
+The integrity pass writes its flags into the current report; the dashboard filters on a
+column. Existing flagged reports set it once here.
+"""
+
+from __future__ import annotations
+
+import json
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0005"
+down_revision = "0004"
+branch_labels = None
+depends_on = None
+
+# The flag kinds the integrity pass writes (api.integrity.KINDS), fixed as they were here.
+KINDS = ("integrity", "integrity-reference")
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("submissions") as batch:
+        batch.add_column(
+            sa.Column("integrity_auto", sa.Boolean(), nullable=False, server_default="0")
+        )
+    conn = op.get_bind()
+    rows = conn.execute(
+        sa.text(
+            "SELECT s.id, g.report_json FROM submissions s JOIN gradings g ON g.id = s.grading_id "
+            "WHERE g.report_json LIKE '%integrity%'"
+        )
+    ).all()
+    flagged = [sid for sid, report in rows if _has_integrity_flag(report)]
+    if flagged:
+        conn.execute(
+            sa.text("UPDATE submissions SET integrity_auto = true WHERE id IN :ids").bindparams(
+                sa.bindparam("ids", expanding=True)
+            ),
+            {"ids": flagged},
+        )
+
+
+def _has_integrity_flag(report_json: str) -> bool:
+    try:
+        flags = json.loads(report_json).get("flags") or []
+    except (ValueError, AttributeError):
+        return False
+    return any(isinstance(f, dict) and f.get("kind") in KINDS for f in flags)
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("submissions") as batch:
+        batch.drop_column("integrity_auto")
