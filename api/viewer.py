@@ -255,7 +255,7 @@ def tree(m: Manifest) -> list[Node]:
 
 @dataclass
 class Rendered:
-    """What the file page shows: at most one of html, text, rows, image_src."""
+    """What the file page shows: at most one of html, lines, cells, text, rows, image_src."""
 
     html: Markup | None = None
     text: str | None = None
@@ -264,6 +264,7 @@ class Rendered:
     truncated: bool = False  # only the first SHOWN_BYTES are shown
     problem: str = ""  # why nothing is shown ("" if something is)
     cells: list[Markup] = field(default_factory=list)
+    lines: list[Markup] = field(default_factory=list)  # highlighted code, one per line
 
 
 def _shown_text(data: bytes) -> tuple[str, bool]:
@@ -273,6 +274,30 @@ def _shown_text(data: bytes) -> tuple[str, bool]:
 
 def highlight(text: str, lexer_name: str) -> Markup:
     """`text` as Pygments HTML (every token escaped), lines numbered with anchors L-N."""
+    return _pygments(
+        text,
+        lexer_name,
+        linenos="table",
+        lineanchors="L",
+        anchorlinenos=True,
+        cssclass="highlight",
+        wrapcode=True,
+    )
+
+
+def highlight_lines(text: str, lexer_name: str) -> list[Markup]:
+    """`text` highlighted, one Markup per source line (the page numbers and anchors them,
+    and puts comments between them). Pygments closes every token's span at a line end, so
+    each line is whole markup on its own."""
+    if not text:
+        return []
+    lines = _pygments(text, lexer_name, nowrap=True).split("\n")
+    if lines and not lines[-1]:
+        lines.pop()  # Pygments ends its output with a newline: the piece after it is no line
+    return lines
+
+
+def _pygments(text: str, lexer_name: str, **options: object) -> Markup:
     from pygments import highlight as pyg_highlight
     from pygments.formatters import HtmlFormatter
     from pygments.lexers import TextLexer, get_lexer_by_name
@@ -282,9 +307,7 @@ def highlight(text: str, lexer_name: str) -> Markup:
         lexer = get_lexer_by_name(lexer_name, stripnl=False) if lexer_name else TextLexer()
     except ClassNotFound:
         lexer = TextLexer()
-    formatter = HtmlFormatter(
-        linenos="table", lineanchors="L", anchorlinenos=True, cssclass="highlight", wrapcode=True
-    )
+    formatter = HtmlFormatter(**options)
     return Markup(strip_controls(pyg_highlight(text, lexer, formatter)))  # escaped by Pygments
 
 
@@ -353,9 +376,9 @@ def render(entry: FileEntry, data: bytes) -> Rendered:
         if not cut:
             with contextlib.suppress(ValueError, RecursionError):
                 text = json.dumps(json.loads(text), indent=2, ensure_ascii=False)
-        return Rendered(html=highlight(text, "json"), truncated=cut)
+        return Rendered(lines=highlight_lines(text, "json"), truncated=cut)
     if entry.kind == "code":
-        return Rendered(html=highlight(text, _lexer_name(entry.path)), truncated=cut)
+        return Rendered(lines=highlight_lines(text, _lexer_name(entry.path)), truncated=cut)
     return Rendered(text=text, truncated=cut)
 
 

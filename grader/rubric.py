@@ -5,6 +5,7 @@
     name = "Evidence for the claim"
     max_score = 10
     description = "What a reviewer looks for."
+    files = ["writeup.md", "*.py"]  # optional: what the reviewer reads for it (globs)
     [[criteria.levels]]
     score = 0
     descriptor = "No evidence, or evidence that does not bear on the claim."
@@ -17,6 +18,9 @@ A report lists every criterion as a manual item, pending (score null) until a re
 scores it; the automatic and manual parts are totalled separately and together
 (:func:`totals`). A criterion's weight in the manual part is its `max_score`; the manual part's
 weight in the whole is ``1 - scoring.automatic_weight`` from task.toml.
+
+`files` names the submission's files a criterion is judged on (paths relative to the
+submission's root, ``*``/``?`` globs allowed): the review page opens them beside the form.
 
 Anchors are short example answers at a level, so that reviewers calibrate on the same
 examples (docs/authoring-research-taste.md says how to write them).
@@ -52,6 +56,7 @@ class Criterion(BaseModel):
     name: Annotated[str, Field(min_length=1, max_length=200)]
     max_score: Annotated[float, Field(gt=0, le=1000)]
     description: str = ""
+    files: tuple[Annotated[str, Field(min_length=1, max_length=300, pattern=r"^[^/\\]")], ...] = ()
     levels: Annotated[tuple[Level, ...], Field(min_length=2)]
 
     @model_validator(mode="after")

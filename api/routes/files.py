@@ -9,6 +9,7 @@ Each read is an audit entry: who, which submission, which file (and its sha256),
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from urllib.parse import quote
 
 from fastapi import APIRouter, HTTPException, Request, status
@@ -16,7 +17,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from api.deps import CurrentReviewer, Principal, RowId, ServicesDep, SessionDep
-from api.models import Cohort, Submission
+from api.models import Cohort, ReviewComment, Submission
 from api.reviewing import audit
 from api.routes.submissions import _get
 from api.schemas import SubmissionFilePublic, SubmissionFilesPublic
@@ -33,7 +34,7 @@ from api.viewer import (
     render,
     tree,
 )
-from api.views import blob_suffix, page, sees_identity
+from api.views import blob_suffix, independence, page, sees_identity
 
 router = APIRouter(tags=["reviewers"])
 log = logging.getLogger("assess.api")
@@ -156,13 +157,44 @@ def file_page(
     db: SessionDep,
     services: ServicesDep,
 ) -> HTMLResponse:
-    """One file rendered (code highlighted, Markdown sanitised, notebook, image; audited)."""
-    sub = _get(db, submission_id)
+    """One file rendered (code highlighted, Markdown sanitised, notebook, image; audited),
+    with the comments on it that the reader may see and a form to add one."""
+    return file_page_response(request, who, db, services, _get(db, submission_id), path)
+
+
+def file_page_response(
+    request: Request,
+    who: Principal,
+    db: Session,
+    services: Services,
+    sub: Submission,
+    path: str,
+    *,
+    comment_error: str = "",
+    comment_input: Mapping[str, object] | None = None,
+) -> HTMLResponse:
+    """The file page; with `comment_error`, the comment form's refusal (422, input kept)."""
+    from api import comments
+
+    assert who.user is not None
     m = load_manifest(services, sub)
     entry, data = _read(services, sub, path)
     shown = render(entry, data)
     _audit(db, who, sub, "file-viewed", path=entry.path, sha256=entry.sha256)
-    return page(
+    view = independence(db, who)
+    on_file = [c for c in comments.visible(db, sub.id, who.user, view) if c.path == entry.path]
+    by_line: dict[int, list[ReviewComment]] = {}
+    by_cell: dict[int, list[ReviewComment]] = {}
+    whole: list[ReviewComment] = []
+    for c in on_file:
+        if c.line is not None:
+            by_line.setdefault(c.line, []).append(c)
+        elif c.cell is not None:
+            by_cell.setdefault(c.cell, []).append(c)
+        else:
+            whole.append(c)
+    hidden = not view.sees_reviews(sub.id)
+    response = page(
         request,
         "file.html.j2",
         who,
@@ -172,7 +204,28 @@ def file_page(
         tree=tree(m),
         shown_kb=SHOWN_BYTES // 1024,
         raw_url=file_url("/api/v1", sub.id, entry.path),
+        comments=on_file,
+        by_line=by_line,
+        by_cell=by_cell,
+        whole=whole,
+        others_hidden=hidden,
+        comment_error=comment_error,
+        comment_input=comment_input if comment_input is not None else _prefill(request),
+        deleted=request.query_params.get("deleted") == "1",
+        textual=entry.kind in comments.TEXTUAL,
     )
+    if comment_error:
+        response.status_code = status.HTTP_422_UNPROCESSABLE_CONTENT
+    return response
+
+
+def _prefill(request: Request) -> dict[str, object]:
+    """The comment form's anchor from ``?line=N`` or ``?cell=N`` (a line number's link)."""
+    return {
+        k: v
+        for k in ("line", "cell")
+        if (v := request.query_params.get(k, "")).isdecimal() and len(v) < 9
+    }
 
 
 def file_url(prefix: str, submission_id: int, path: str) -> str:

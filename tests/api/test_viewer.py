@@ -14,6 +14,7 @@ from api.viewer import (
     SHOWN_BYTES,
     FileEntry,
     NotInManifest,
+    highlight_lines,
     kind_of,
     manifest,
     read_file,
@@ -132,4 +133,18 @@ def test_text_kinds_are_capped_at_200_kb() -> None:
     shown = render(FileEntry("a.csv", len(csv_data), "0" * 64, "csv"), csv_data)
     assert shown.rows is not None and len(shown.rows) == 1000 and shown.truncated
     small = render(FileEntry("a.py", 6, "0" * 64, "code"), b"x = 1\n")
-    assert not small.truncated and small.html is not None
+    assert not small.truncated and [str(x) for x in small.lines] == [
+        '<span class="n">x</span> <span class="o">=</span> <span class="mi">1</span>'
+    ]
+
+
+def test_highlighted_lines_are_whole_markup_each() -> None:
+    # A token spanning lines (a docstring) is closed and reopened at each line end, so a
+    # comment row between two lines never cuts a span in half.
+    lines = [str(x) for x in highlight_lines('s = """a\n<b>b</b>"""\n\nx\n', "python")]
+    assert len(lines) == 4 and lines[2] == ""
+    assert lines[1] == '<span class="s2">&lt;b&gt;b&lt;/b&gt;"""</span>'
+    for line in lines:
+        assert line.count("<span") == line.count("</span>")
+    assert highlight_lines("", "python") == []
+    assert len(highlight_lines("no newline at the end", "")) == 1

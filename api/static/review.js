@@ -1,0 +1,78 @@
+// The review workbench's keyboard and comment helpers. Every action here is also a link,
+// a button or a form field on the page: nothing needs this script to work.
+(function () {
+  "use strict";
+
+  // Shortcuts never fire while someone types, or with a modifier (the browser's own keys).
+  function typing(el) {
+    if (!el) return false;
+    const tag = el.tagName;
+    return tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT" || el.isContentEditable;
+  }
+
+  function follow(id) {
+    const a = document.getElementById(id);
+    if (a && a.href) window.location.assign(a.href);
+  }
+
+  const help = document.getElementById("shortcuts");
+  const helpButton = document.getElementById("shortcuts-button");
+  function toggleHelp() {
+    if (!help || typeof help.showModal !== "function") return;
+    if (help.open) help.close();
+    else help.showModal();
+  }
+  if (help && helpButton) {
+    helpButton.hidden = false; // the shortcuts exist only with this script
+    helpButton.addEventListener("click", toggleHelp);
+    help.addEventListener("close", function () { helpButton.focus(); });
+  }
+
+  const form = document.getElementById("review-form");
+  if (form) {
+    document.addEventListener("keydown", function (e) {
+      if (e.ctrlKey || e.metaKey || e.altKey || e.defaultPrevented) return;
+      if (e.key === "?") { e.preventDefault(); toggleHelp(); return; }
+      if ((help && help.open) || typing(e.target)) return;
+      if (e.key === "j") follow("nav-next");
+      else if (e.key === "k") follow("nav-prev");
+      else if (e.key === "n") follow("nav-queue-next");
+      else if (e.key === "s") {
+        e.preventDefault();
+        if (typeof form.requestSubmit === "function") form.requestSubmit();
+        else form.submit();
+      }
+    });
+  }
+
+  // The file page: a line number (or a cell's link) fills the comment form's anchor and
+  // moves to the comment box, without reloading the page.
+  const lineField = document.getElementById("comment-line");
+  const cellField = document.getElementById("comment-cell");
+  const body = document.getElementById("comment-body");
+  const status = document.getElementById("status");
+  function choose(field, value, what) {
+    if (!field || !body) return false;
+    field.value = value;
+    document.querySelectorAll("tr.selected").forEach(function (r) { r.classList.remove("selected"); });
+    if (status) status.textContent = "Commenting on " + what + " " + value + ".";
+    body.focus();
+    return true;
+  }
+  document.querySelectorAll("a.line-link").forEach(function (a) {
+    a.addEventListener("click", function (e) {
+      const n = a.dataset.line;
+      if (choose(lineField, n, "line")) {
+        e.preventDefault();
+        const row = document.getElementById("L-" + n);
+        if (row) row.classList.add("selected");
+        history.replaceState(null, "", "#L-" + n);
+      }
+    });
+  });
+  document.querySelectorAll("a.cell-link").forEach(function (a) {
+    a.addEventListener("click", function (e) {
+      if (choose(cellField, a.dataset.cell, "cell")) e.preventDefault();
+    });
+  });
+})();
