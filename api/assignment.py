@@ -16,7 +16,7 @@ Rules that hold for every change made here:
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import and_, exists, func, or_, select
@@ -180,10 +180,14 @@ def audit(
     actor: str,
     action: str,
     sid: int | None,
-    before: dict[str, object],
-    after: dict[str, object],
+    before: Mapping[str, object],
+    after: Mapping[str, object],
 ) -> None:
-    db.add(AuditEntry(actor=actor, action=action, submission_id=sid, before=before, after=after))
+    db.add(
+        AuditEntry(
+            actor=actor, action=action, submission_id=sid, before=dict(before), after=dict(after)
+        )
+    )
 
 
 def _reviewed(db: Session, reviewer_id: int, submission_id: int) -> bool:

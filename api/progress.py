@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import exists, select
+from sqlalchemy import ColumnElement, exists, select
 from sqlalchemy.orm import Session
 
 from api.models import Assignment, Review, Submission, User, utcnow
@@ -71,7 +71,7 @@ def progress(
 ) -> Progress:
     """Per reviewer (a reviewer's view: their own row only) and per task (everyone's counts)."""
     now = now or utcnow()
-    scope = [Submission.counted.is_(True)]
+    scope: list[ColumnElement[bool]] = [Submission.counted.is_(True)]
     if cohort_id is not None:
         scope.append(Submission.cohort_id == cohort_id)
     reviewed = exists().where(

@@ -8,7 +8,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api import catalog
+from api import calibration, catalog
 from api.deps import CurrentOperator, CurrentReviewer, Principal, ServicesDep, SessionDep
 from api.grading import enqueue_regrade
 from api.integrity import run_pass
@@ -150,12 +150,18 @@ def task_page(
     task_id: str, request: Request, who: CurrentReviewer, db: SessionDep, message: str = ""
 ) -> HTMLResponse:
     task = _task(db, task_id)
+    assert who.user is not None
+    lines = calibration.task_calibration(db, task)
+    if who.user.role != "operator":  # a reviewer sees their own line only
+        lines = [(u, c) for u, c in lines if u.id == who.user.id]
     return page(
         request,
         "task.html.j2",
         who,
         task=task,
         agreement=agreement(db, task_id, independence(db, who)),
+        calibration=lines,
+        calibration_rule=calibration.RULE,
         message=message,
     )
 
