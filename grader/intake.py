@@ -20,7 +20,7 @@ from pathlib import Path, PurePosixPath
 from typing import IO
 
 from grader.errors import IntakeError
-from grader.member_names import check_member_name
+from grader.member_names import check_member_name as check_member_name  # re-exported
 from grader.notebook._format import check_notebook
 from grader.report import SubmissionRef
 from grader.spec import Notebook, SubmissionRules
