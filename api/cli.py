@@ -10,6 +10,7 @@ import io
 import os
 import secrets
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -200,3 +201,36 @@ def worker(settings: Settings, queues: list[str], concurrency: int, loglevel: st
         os.environ["ASSESS_SECRET_KEY"] = settings.secret_key
     prepared(settings).engine.dispose()  # migrate once here, not in every child process
     run_worker(settings.broker_url, queues, concurrency, loglevel)
+
+
+def integrity(settings: Settings, task_id: str, echo: Callable[[str], None] = print) -> int:
+    """Run the integrity pass over a task's submissions (what the task page's button does)
+    and print one line per flagged pair: both submissions, their applicants' pseudonyms and
+    ids, the kind and the similarity. Returns the number of flagged pairs.
+
+    Raises:
+        SystemExit: no such task.
+    """
+    from api.integrity import flagged_pairs, run_pass
+    from api.models import TaskRow
+
+    services = prepared(settings)
+    try:
+        with transaction(services.sessions) as session:
+            task = session.get(TaskRow, task_id)
+            if task is None:
+                raise SystemExit(f"no task {task_id!r} is loaded")
+            result = run_pass(services, session, task, actor="cli")
+            pairs = flagged_pairs(session, services.secret, result)
+        for pair in pairs:
+            echo(pair.line())
+        echo(
+            f"{task_id}: {len(result.compared)} submissions compared "
+            f"(code by {result.code_method}, prose by {result.prose_method}); "
+            f"{len(pairs)} pair(s) flagged for review, never an automatic penalty"
+        )
+        for line in result.skipped:
+            echo(f"skipped: {line}")
+        return len(pairs)
+    finally:
+        services.engine.dispose()

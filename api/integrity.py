@@ -167,13 +167,14 @@ def submission_id(label_: str) -> int | None:
 def flagged_pairs(session: Session, secret: bytes, result: IntegrityResult) -> list[FlaggedPair]:
     """The pass's flagged pairs with submission numbers, applicant ids and pseudonyms."""
     ids = {submission_id(p.a) for p in result.pairs} | {submission_id(p.b) for p in result.pairs}
-    owners = dict(
-        session.execute(
+    owners: dict[int, int] = {
+        sid: aid
+        for sid, aid in session.execute(
             select(Submission.id, Applicant.id)
             .join(Applicant, Applicant.id == Submission.applicant_id)
             .where(Submission.id.in_({i for i in ids if i is not None}))
         )
-    )
+    }
     out = []
     for p in result.pairs:
         a, b = submission_id(p.a), submission_id(p.b)

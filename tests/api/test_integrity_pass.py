@@ -93,6 +93,27 @@ ANSWER = int("42")
 """
 
 
+# Bob's second attempt: his own program, like neither of the others.
+OWN_WORK = """\
+import itertools
+
+
+def primes(limit):
+    sieve = bytearray([1]) * (limit + 1)
+    sieve[0:2] = b"\\x00\\x00"
+    for n in range(2, int(limit ** 0.5) + 1):
+        if sieve[n]:
+            sieve[n * n :: n] = bytearray(len(sieve[n * n :: n]))
+    return [n for n, keep in enumerate(sieve) if keep]
+
+
+pairs = [(p, q) for p, q in itertools.pairwise(primes(500)) if q - p == 2]
+text = ", ".join(f"{p}/{q}" for p, q in pairs[:5])
+print(text)
+ANSWER = len("twin primes under five hundred") + 12
+"""
+
+
 def _upload(world: World, client: object, code: str) -> int:
     sid: int = world.svc.upload(client, {"main.py": code}).json()["id"]  # type: ignore[arg-type]
     assert world.svc.wait(client, sid)["status"] == "graded"  # type: ignore[arg-type]
@@ -165,3 +186,66 @@ def test_operator_runs_the_pass_from_the_task_page(world: World) -> None:
     r = world.operator.post("/review/tasks/py-exec/integrity", follow_redirects=True)
     assert r.status_code == 200
     assert "2 submissions compared" in r.text and "1 pair(s) flagged" in r.text
+
+
+def test_the_pass_flags_reach_the_dashboard_for_every_reviewer(world: World) -> None:
+    """The machine's flags are no reviewer's judgement: shown to reviewers who have not
+    reviewed anything, filterable as ``flagged=auto``; a re-run that no longer finds the
+    pair clears them."""
+    r = world.operator.post(
+        "/api/v1/invitations", json={"cohort": "c1", "email": "carol@example.org", "name": "Carol"}
+    )
+    carol = world.svc.applicant(r.json()["token"])
+    a = _upload(world, world.alice, ORIGINAL)
+    b = _upload(world, world.bob, RENAMED)
+    c = _upload(world, carol, INDEPENDENT)
+    rev = world.reviewer
+    assert rev.get("/api/v1/submissions", params={"flagged": "true"}).json()["items"] == []
+    assert world.operator.post("/api/v1/tasks/py-exec/integrity").status_code == 200
+
+    for params in ({"flagged": "true"}, {"flagged": "auto"}):
+        items = rev.get("/api/v1/submissions", params=params).json()["items"]
+        assert {i["id"] for i in items} == {a, b}, params
+        assert all(i["integrity_auto"] and not i["integrity_flag"] for i in items)
+    assert rev.get("/api/v1/submissions", params={"flagged": "reviewer"}).json()["items"] == []
+    unflagged = rev.get("/api/v1/submissions", params={"flagged": "false"}).json()["items"]
+    assert [i["id"] for i in unflagged] == [c]
+    html = rev.get("/review", params={"flagged": "auto"}).text
+    assert f'data-id="{a}"' in html and f'data-id="{b}"' in html and f'data-id="{c}"' not in html
+    assert html.count("similarity (automatic)") == 2
+
+    # Bob replaces his copy with a program of his own: the next pass clears Alice's flag, and
+    # his new submission has none.
+    b2 = _upload(world, world.bob, OWN_WORK)
+    assert world.operator.post("/api/v1/tasks/py-exec/integrity").status_code == 200
+    assert rev.get("/api/v1/submissions", params={"flagged": "auto"}).json()["items"] == []
+    assert _integrity_flags(_report(world, a)) == []
+    everything = rev.get("/api/v1/submissions", params={"superseded": "include"}).json()["items"]
+    assert {i["id"] for i in everything} == {a, b, b2, c}
+
+
+def test_the_cli_pass_prints_one_line_per_flagged_pair(world: World) -> None:
+    from api.cli import integrity
+
+    a = _upload(world, world.alice, ORIGINAL)
+    b = _upload(world, world.bob, RENAMED)
+    lines: list[str] = []
+    assert integrity(world.svc.settings, "py-exec", echo=lines.append) == 1
+    label_a = world.reviewer.get(f"/api/v1/submissions/{a}").json()["applicant"]
+    label_b = world.reviewer.get(f"/api/v1/submissions/{b}").json()["applicant"]
+    pair = lines[0]
+    assert (
+        pair.startswith(f"#{a} ({label_a}, applicant ") and f"~ #{b} ({label_b}, applicant " in pair
+    )
+    assert ": code " in pair and "% similar (threshold " in pair
+    assert "alice" not in pair.lower() and "bob" not in pair.lower()
+    assert "2 submissions compared" in lines[-1] and "1 pair(s) flagged" in lines[-1]
+    # The CLI's pass is the same pass: the dashboard shows its flags.
+    items = world.reviewer.get("/api/v1/submissions", params={"flagged": "auto"}).json()["items"]
+    assert {i["id"] for i in items} == {a, b}
+    try:
+        integrity(world.svc.settings, "no-such-task", echo=lines.append)
+    except SystemExit as e:
+        assert "no task 'no-such-task'" in str(e)
+    else:
+        raise AssertionError("an unknown task must stop the command")
