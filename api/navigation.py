@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from api.models import Assignment, Submission
 from api.reviewing import Independence
-from api.routes.submissions import SORT_COLUMNS, Filters, Sort
+from api.routes.submissions import Filters, Sort
 
 
 @dataclass(frozen=True)
@@ -27,28 +27,26 @@ class Neighbours:
     next: int | None
 
 
-def sort_column(f: Filters, view: Independence) -> Any:
-    """The expression the dashboard sorts by, as this viewer sees it."""
-    if f.sort == Sort.score:
-        return view.task_score_sql()
-    return SORT_COLUMNS.get(f.sort, Submission.received_at)
-
-
-def _after(col: Any, value: Any, current: int, descending: bool) -> ColumnElement[bool]:
+def _after(
+    col: Any, value: Any, current: int, descending: bool, nullable: bool
+) -> ColumnElement[bool]:
     """Rows that come after (value, current) in the order (col, id), NULLs last."""
-    beyond = col < value if descending else col > value
     later_id = Submission.id < current if descending else Submission.id > current
     if value is None:  # among the NULLs at the end: only later ids among them
         return and_(col.is_(None), later_id)
+    beyond = col < value if descending else col > value
+    if not nullable:  # a plain row comparison, which the (col, id) indexes answer
+        return or_(beyond, and_(col == value, later_id))
     return or_(beyond, and_(col == value, later_id), col.is_(None))
 
 
 def _before(col: Any, value: Any, current: int, descending: bool) -> ColumnElement[bool]:
     """Rows that come before (value, current) in the order (col, id), NULLs last."""
-    ahead = col > value if descending else col < value
     earlier_id = Submission.id > current if descending else Submission.id < current
     if value is None:  # every non-NULL row, and the NULLs with earlier ids
         return or_(col.is_not(None), and_(col.is_(None), earlier_id))
+    ahead = col > value if descending else col < value
+    # NULLs come last: a NULL is never before a row that has a value.
     return or_(ahead, and_(col == value, earlier_id))
 
 
@@ -56,24 +54,26 @@ def step(
     db: Session, f: Filters, viewer_id: int, view: Independence, current: int, forward: bool
 ) -> int | None:
     """The submission next to `current` (forward: the next; else the previous), or None."""
-    col = sort_column(f, view)
+    col = f.sort_column(view)
+    nullable = f.sort == Sort.score  # as the dashboard orders: only scores can be NULL
     value = db.scalar(select(col).where(Submission.id == current))
     descending = f.order != "asc"
     if forward:
-        cond = _after(col, value, current, descending)
-        order = _order(col, descending)
+        cond = _after(col, value, current, descending, nullable)
+        order = _order(col, descending, nullable)
     else:
         # Walk the order backwards: the nearest row before the current one comes first.
         cond = _before(col, value, current, descending)
-        order = _order(col, not descending, nulls_first=True)
+        order = _order(col, not descending, nullable, nulls_first=True)
     return db.scalar(
         select(Submission.id).where(*f.where(viewer_id, view), cond).order_by(*order).limit(1)
     )
 
 
-def _order(col: Any, descending: bool, nulls_first: bool = False) -> list[Any]:
+def _order(col: Any, descending: bool, nullable: bool, nulls_first: bool = False) -> list[Any]:
     c = col.desc() if descending else col.asc()
-    c = c.nulls_first() if nulls_first else c.nulls_last()
+    if nullable:  # other columns keep a plain order, the one their indexes hold
+        c = c.nulls_first() if nulls_first else c.nulls_last()
     return [c, Submission.id.desc() if descending else Submission.id.asc()]
 
 

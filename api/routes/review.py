@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
 
@@ -47,7 +47,6 @@ MAX_OPEN_FILES = 4  # files rendered inline; the rest are one click away in the 
 # Query parameters that are the page's own, not the dashboard filter's.
 PAGE_PARAMS = ("saved", "done", "queue")
 
-NavFilters = Annotated[Filters, Depends()]
 Queue = Annotated[str, Query(pattern="^(mine)?$")]
 
 
@@ -71,6 +70,14 @@ class Nav:
     def url(self, sub_id: int, **extra: Any) -> str:
         qs = "&".join(x for x in (self.query, urlencode(extra)) if x)
         return f"/review/submissions/{sub_id}" + (f"?{qs}" if qs else "")
+
+
+def filters(request: Request, db: Session, services: Services, who: Principal) -> Filters:
+    """The dashboard's filter from the page's query string (percent scores, as the dashboard
+    writes it). A parameter the dashboard would refuse is left out: the page still opens,
+    and Previous / Next walk the rest of the filter."""
+    f, _errors = Filters.parse(request.query_params)
+    return f.resolve(db, services.secret, who)
 
 
 def _nav(request: Request, db: Session, who: Principal, f: Filters, queue: str, sub_id: int) -> Nav:
@@ -218,12 +225,12 @@ def submission_page(
     who: CurrentReviewer,
     db: SessionDep,
     services: ServicesDep,
-    f: NavFilters,
     queue: Queue = "",
     saved: OptionalRowId = None,
 ) -> HTMLResponse:
     """One submission on one screen: evidence, report and comments beside the rubric form."""
     del saved  # validated here, read by render_page
+    f = filters(request, db, services, who)
     return render_page(request, who, db, services, _get(db, submission_id), f, queue)
 
 
@@ -295,13 +302,13 @@ async def review_form(
     who: CurrentReviewer,
     db: SessionDep,
     services: ServicesDep,
-    f: NavFilters,
     queue: Queue = "",
 ) -> Response:
     """Save the review; then on to the next submission of the list the page was opened from
     (the next unreviewed of my queue, or the next in the filter), unless asked to stay."""
     form = await request.form()
     sub = _get(db, submission_id)
+    f = filters(request, db, services, who)
     task = db.get(TaskRow, sub.task_id)
     assert task is not None and who.user is not None
     data, typed, error = parse_review(task, form)
