@@ -12,17 +12,22 @@ import json
 import logging
 import re
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import NoReturn
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import fastapi_offline
-from fastapi import FastAPI, HTTPException, Request, Response
-from fastapi.exception_handlers import http_exception_handler
-from fastapi.responses import RedirectResponse
+from fastapi import FastAPI, Request, Response
+from fastapi.exception_handlers import (
+    http_exception_handler,
+    request_validation_exception_handler,
+)
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import grader
@@ -316,13 +321,30 @@ def create_app(settings: Settings | None = None, *, grade_fn: GradeFn | None = N
         min_rate=settings.min_body_rate,
     )
 
-    @app.exception_handler(HTTPException)
-    async def _html_login(request: Request, exc: HTTPException) -> Response:
-        # People get the sign-in page; the JSON API keeps its 401 with a JSON body.
+    @app.exception_handler(StarletteHTTPException)
+    async def _html_login(request: Request, exc: StarletteHTTPException) -> Response:
+        # People get the sign-in page, and other errors as a page in the site's layout; the
+        # JSON API and scripts keep their JSON body. The status code stays the same.
         if exc.status_code == 401 and _wants_html(request):
             target = "/login" if not request.url.path.startswith("/portal") else "/portal-expired"
             return RedirectResponse(f"{target}?next={request.url.path}", status_code=303)
+        if _browser(request) and exc.status_code >= 400:
+            return error_page(request, exc.status_code, str(exc.detail), exc.headers)
         return await http_exception_handler(request, exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _html_invalid(request: Request, exc: RequestValidationError) -> Response:
+        if _browser(request):
+            return error_page(request, 422, _one_line(exc))
+        return await request_validation_exception_handler(request, exc)
+
+    @app.exception_handler(Exception)
+    async def _html_crash(request: Request, exc: Exception) -> Response:
+        # Starlette logs the exception and re-raises it after this answer; the answer names
+        # nothing of it (no paths, no values), for people and scripts alike.
+        if _browser(request):
+            return error_page(request, 500, "The server failed to answer this request.")
+        return JSONResponse({"detail": "internal server error"}, status_code=500)
 
     @app.middleware("http")
     async def _headers(
@@ -348,3 +370,65 @@ def _wants_html(request: Request) -> bool:
     if path.startswith("/api/") or request.method != "GET":
         return False
     return "text/html" in request.headers.get("accept", "")
+
+
+def _browser(request: Request) -> bool:
+    """A person's browser asking for a page (any method), not the JSON API or a script."""
+    return not request.url.path.startswith("/api/") and "text/html" in request.headers.get(
+        "accept", ""
+    )
+
+
+ERROR_TITLES = {
+    400: "Bad request",
+    403: "Not allowed",
+    404: "Not found",
+    405: "Not allowed here",
+    409: "Conflict",
+    413: "Too large",
+    422: "Bad request parameters",
+    429: "Too many attempts",
+    500: "Something went wrong",
+    503: "Temporarily unavailable",
+}
+
+
+def _one_line(exc: RequestValidationError) -> str:
+    """The request's bad parameters in one line: where, what was wrong, what was sent."""
+    parts = []
+    for e in exc.errors()[:5]:
+        where = ".".join(str(x) for x in e.get("loc", ())[1:]) or "request"
+        sent = e.get("input")
+        shown = f" (got {str(sent)[:40]!r})" if isinstance(sent, str | int | float) else ""
+        parts.append(f"{where}: {e.get('msg', 'invalid')}{shown}")
+    return "; ".join(parts) or "the request's parameters are not valid"
+
+
+def error_page(
+    request: Request, code: int, message: str, headers: Mapping[str, str] | None = None
+) -> Response:
+    """An error as a page in the site's layout: the status kept, one line of what was
+    wrong, and a link back to where the person came from."""
+    from api.views import environment
+
+    path = request.url.path
+    back = ("/portal", "your tasks") if path.startswith("/portal") else ("/review", "the dashboard")
+    html = (
+        environment()
+        .get_template("error.html.j2")
+        .render(
+            request=request,
+            who=None,
+            csrf="",
+            code=code,
+            title=ERROR_TITLES.get(code, "Error"),
+            message=" ".join(message.split())[:500],
+            back=back,
+        )
+    )
+    response = HTMLResponse(html, status_code=code, headers=dict(headers or {}))
+    # A 500 answer leaves through the outermost middleware, past the one that adds these.
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Content-Security-Policy"] = PAGE_CSP
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response

@@ -261,9 +261,14 @@ def portal(request: Request, who: CurrentApplicant, db: SessionDep) -> HTMLRespo
 def instructions(
     task_id: str, request: Request, who: CurrentApplicant, db: SessionDep
 ) -> HTMLResponse:
+    """The task's instructions, its Markdown rendered and sanitised as the submission viewer
+    does it (raw HTML shown as text, scripts and event handlers removed, links limited to
+    http(s) and mailto, images as their alt text: nothing loads from elsewhere)."""
+    from api.viewer import render_markdown
+
     task = _assigned(db, _me(who), task_id)
     text = (Path(task.root) / "instructions.md").read_text(encoding="utf-8")
-    return page(request, "instructions.html.j2", who, task=task, text=text)
+    return page(request, "instructions.html.j2", who, task=task, body=render_markdown(text))
 
 
 @router.post("/portal/tasks/{task_id}/submissions", include_in_schema=False, response_model=None)

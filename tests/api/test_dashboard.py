@@ -5,13 +5,16 @@ values written for people. Each test runs on SQLite and PostgreSQL (the world fi
 from __future__ import annotations
 
 import re
+import shutil
+from html.parser import HTMLParser
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import update
 
 from api.core.db import transaction
 from api.models import Submission
-from tests.api.conftest import RIGHT, WRONG, World
+from tests.api.conftest import PY_EXEC, RIGHT, WRONG, World, add_user
 
 
 def _graded(world: World, client: Any, files: dict[str, str], task: str = "py-exec") -> int:
@@ -202,3 +205,62 @@ def test_dashboard_shows_values_for_people(world: World) -> None:
         assert raw not in table, raw
     assert re.search(r">10 / 10<", table) and re.search(r">2 / 10<", table)
     assert "100%" in table and "20%" in table
+
+
+def _tags(html: str) -> list[tuple[str, list[tuple[str, str | None]]]]:
+    """Every start tag in `html` with its attributes, as a browser's parser sees them."""
+    found: list[tuple[str, list[tuple[str, str | None]]]] = []
+
+    class Collect(HTMLParser):
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            found.append((tag, attrs))
+
+    Collect().feed(html)
+    return found
+
+
+HOSTILE_MD = """\
+# Linear probe
+
+Read **carefully**; the table:
+
+| step | what |
+|------|------|
+| 1 | fit |
+
+<script>alert('instructions')</script>
+<img src=x onerror="alert('img')">
+[a javascript link](javascript:alert('link')) and [the docs](https://example.org/docs)
+![remote figure](https://evil.example/track.png)
+<a href="https://evil.example" onclick="alert('a')">raw anchor</a>
+"""
+
+
+def hostile_instructions_task(root: Path) -> Path:
+    """py-exec, with instructions full of things that must not run, load or inject."""
+    task = root / "py-exec"
+    shutil.copytree(PY_EXEC, task, ignore=shutil.ignore_patterns("__pycache__", "bad"))
+    (task / "instructions.md").write_text(HOSTILE_MD)
+    return task
+
+
+def test_instructions_are_rendered_markdown_and_inert(service_factory: Any, tmp_path: Path) -> None:
+    svc = service_factory(tasks=(hostile_instructions_task(tmp_path / "t"),))
+    add_user(svc, "ops", "operator")
+    ops = svc.login("ops")
+    ops.post("/api/v1/cohorts", json={"name": "c1", "tasks": ["py-exec"]})
+    token = ops.post("/api/v1/invitations", json={"cohort": "c1", "email": "a@x.org"}).json()
+    r = svc.applicant(token["token"]).get("/portal/tasks/py-exec/instructions")
+    assert r.status_code == 200
+    body = r.text.split('id="instructions">')[1].split("</article>")[0]
+    assert "<h1>Linear probe</h1>" in body and "<strong>carefully</strong>" in body
+    assert "<table>" in body and "<pre" not in body
+    # Raw HTML shows as text; no script, handler, image or javascript: URL is markup.
+    assert "&lt;script&gt;" in body and "&lt;img src=x" in body
+    tags = _tags(body)
+    assert not {t for t, _ in tags} & {"script", "img", "iframe", "style"}, tags
+    attrs = [(name, value or "") for _, a in tags for name, value in a]
+    assert not [n for n, _ in attrs if n.startswith("on")], attrs
+    assert all(v.startswith("https://example.org") for n, v in attrs if n in ("href", "src"))
+    assert "[image: remote figure]" in body
+    assert '<a href="https://example.org/docs" rel="noopener nofollow">the docs</a>' in body
