@@ -166,6 +166,13 @@ class Submission(Base):
         Index("ix_submissions_cohort", "cohort_id"),
         Index("ix_submissions_counted", "counted", "received_at", "id"),
         Index("ix_submissions_applicant_task", "applicant_id", "task_id"),
+        # The dashboard lists counted submissions by default, in (sort value, id) order:
+        # one index per sortable column walks that order for the keyset pages.
+        Index("ix_submissions_counted_id", "counted", "id"),
+        Index("ix_submissions_counted_score", "counted", "task_score", "id"),
+        Index("ix_submissions_counted_status", "counted", "status", "id"),
+        Index("ix_submissions_counted_reviews", "counted", "review_count", "id"),
+        Index("ix_submissions_counted_task", "counted", "task_id", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

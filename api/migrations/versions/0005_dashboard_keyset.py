@@ -1,8 +1,10 @@
-"""dashboard: the automatic integrity flag as its own column
+"""dashboard: keyset indexes, and the automatic integrity flag as its own column
 
 Revision ID: 0005
 Revises: 0004
 
+The dashboard lists counted submissions in (sort value, id) order, a page at a time from
+its neighbour's position: an index per sortable column, counted first, walks that order.
 The integrity pass writes its flags into the current report; the dashboard filters on a
 column. Existing flagged reports set it once here.
 """
@@ -21,6 +23,13 @@ depends_on = None
 
 # The flag kinds the integrity pass writes (api.integrity.KINDS), fixed as they were here.
 KINDS = ("integrity", "integrity-reference")
+INDEXES = {
+    "ix_submissions_counted_id": ["counted", "id"],
+    "ix_submissions_counted_score": ["counted", "task_score", "id"],
+    "ix_submissions_counted_status": ["counted", "status", "id"],
+    "ix_submissions_counted_reviews": ["counted", "review_count", "id"],
+    "ix_submissions_counted_task": ["counted", "task_id", "id"],
+}
 
 
 def upgrade() -> None:
@@ -28,6 +37,8 @@ def upgrade() -> None:
         batch.add_column(
             sa.Column("integrity_auto", sa.Boolean(), nullable=False, server_default="0")
         )
+        for name, columns in INDEXES.items():
+            batch.create_index(name, columns)
     conn = op.get_bind()
     rows = conn.execute(
         sa.text(
@@ -55,4 +66,6 @@ def _has_integrity_flag(report_json: str) -> bool:
 
 def downgrade() -> None:
     with op.batch_alter_table("submissions") as batch:
+        for name in INDEXES:
+            batch.drop_index(name)
         batch.drop_column("integrity_auto")
