@@ -14,6 +14,7 @@ from api import navigation
 from api.core.db import transaction
 from api.deps import Principal
 from api.models import Applicant, Cohort, Review, Submission, User, utcnow
+from api.reviewing import Independence
 from api.routes.submissions import Filters, Sort, list_submissions
 from tests.api.conftest import World
 
@@ -63,7 +64,7 @@ def _walk(world: World, username: str, f: Filters) -> None:
         f.resolve(db, services.secret, who)
         expected = [r.id for r in list_submissions(db, services.secret, who, f).items]
         assert expected, "the filter should select rows"
-        view = navigation.Independence.of(db, user)
+        view = Independence.of(db, user)
         statements: list[str] = []
         offsets: list[object] = []
 
@@ -117,7 +118,7 @@ def test_a_submission_outside_the_filter_still_has_neighbours_by_its_place(world
     with services.sessions() as db:
         user = db.scalar(select(User).where(User.username == "ops"))
         assert user is not None
-        view = navigation.Independence.of(db, user)
+        view = Independence.of(db, user)
         f = Filters(task="py-rubric", sort=Sort.id, order="asc")
         inside = list(
             db.scalars(
