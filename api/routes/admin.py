@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import (
     APIRouter,
@@ -143,18 +143,76 @@ def audit_log(
     return [AuditPublic.model_validate(a) for a in db.scalars(q)]
 
 
+# Audit values that are fractions of a mark (0..1): shown as percentages.
+_FRACTIONS = {"task_score", "manual_frac", "composite"}
+# Audit keys as people say them; other keys lose their underscores.
+_LABELS = {"task_score": "task score", "manual_frac": "rubric", "review_count": "reviews",
+           "integrity_flag": "integrity flag", "score": "automatic score"}  # fmt: skip
+
+
+def shown_value(key: str, value: object) -> str:
+    """One audit value as a person reads it: ``0.826667`` → ``82.7%`` for a fraction of a
+    mark, other numbers to two decimals at most, ``True`` → ``yes``, nothing → ``—``."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int | float):
+        if key in _FRACTIONS:
+            return f"{100 * value:.1f}%"
+        return f"{round(value, 2):g}"
+    if isinstance(value, list):
+        return ", ".join(shown_value(key, v) for v in value) or "—"
+    text = str(value)
+    if (key == "sha256" or key.endswith("digest")) and len(text) > 16:
+        return text[:12] + "…"  # enough to tell two apart; the API has the whole hash
+    return text
+
+
+def _flatten(values: dict[str, Any], prefix: str = "") -> dict[str, str]:
+    """Nested audit values as ``{"review clarity": "7", "task score": "82.7%"}``.
+
+    A review's scores are labelled by criterion; a submission's own fields need no prefix
+    (the row names the submission).
+    """
+    out: dict[str, str] = {}
+    for key, value in values.items():
+        if isinstance(value, dict):
+            inner = "" if key in ("submission", "scores") else key
+            out.update(_flatten(value, f"{prefix} {inner}".strip()))
+        else:
+            out[f"{prefix} {_LABELS.get(key, key.replace('_', ' '))}".strip()] = shown_value(
+                key, value
+            )
+    return out
+
+
+def change_lines(before: dict[str, Any], after: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """An audit entry's before and after as ``label: value`` lines, each side listing only
+    what changed when both sides are there (a review that moved the task score from 40.0%
+    to 62.5% reads as just that)."""
+    old, new = _flatten(before), _flatten(after)
+    if old and new:
+        keys = [k for k in dict.fromkeys([*old, *new]) if old.get(k, "—") != new.get(k, "—")]
+        old = {k: old.get(k, "—") for k in keys}
+        new = {k: new.get(k, "—") for k in keys}
+    return [f"{k}: {v}" for k, v in old.items()], [f"{k}: {v}" for k, v in new.items()]
+
+
 def _admin(
     request: Request, who: Principal, db: Session, services: Services, **extra: object
 ) -> HTMLResponse:
     cohorts = [cohort_public(db, c) for c in db.scalars(select(Cohort).order_by(Cohort.id))]
+    entries = db.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(50)).all()
+    audit = [(a, *change_lines(a.before or {}, a.after or {})) for a in entries]
     return page(
         request,
         "admin.html.j2",
         who,
         cohorts=cohorts,
         tasks=db.scalars(select(TaskRow).order_by(TaskRow.id)).all(),
-        audit=db.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(50)).all(),
-        **{"invitations": [], "message": "", "error": "", **extra},
+        audit=audit,
+        **{"invitations": [], "message": "", "error": "", "form": {}, **extra},
     )
 
 
@@ -187,7 +245,9 @@ def admin_invite(
     except (HTTPException, accounts.AccountError, UnicodeDecodeError) as e:
         db.rollback()
         msg = str(e.detail) if isinstance(e, HTTPException) else str(e)
-        resp = _admin(request, who, db, services, error=msg)
+        # The form comes back as it was sent, with the one-line reason above it.
+        sent = {"cohort": cohort, "email": email, "name": name}
+        resp = _admin(request, who, db, services, error=msg, form=sent)
         resp.status_code = 422
         return resp
     db.commit()

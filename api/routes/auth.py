@@ -117,7 +117,10 @@ def login_form(
         raw, _, _ = _login(services, db, request, username, password)
     except HTTPException as e:
         error = "Wrong username or password." if e.status_code == 401 else str(e.detail)
-        resp = page(request, "login.html.j2", None, next=_safe_next(next), error=error)
+        # The username stays in the form; the password is never sent back.
+        resp = page(
+            request, "login.html.j2", None, next=_safe_next(next), error=error, username=username
+        )
         resp.status_code = e.status_code
         resp.headers.update(e.headers or {})
         return resp
