@@ -396,3 +396,37 @@ def test_portal_announces_the_upload_it_received(world: World) -> None:
     html = _html(world.alice, f"/portal?received={other}")
     assert "bobs.zip" not in html and "Received" not in html.split('id="status"', 1)[1][:200]
     assert _html(world.alice, "/portal?received=x").count("Received ") == 0
+
+
+@pytest.mark.browser
+def test_skip_link_and_focus_are_visible(site: Site) -> None:
+    """From the keyboard: the first Tab shows the skip link, Enter lands in <main>, the next
+    Tab reaches the page's first control, and every focused control draws an outline."""
+    page = site.contexts["reviewer"].new_page()
+    page.set_viewport_size({"width": 390, "height": 700})
+    try:
+        page.goto(site.url + "/review")
+        page.keyboard.press("Tab")
+        skip = page.locator("a.skip-link")
+        assert page.evaluate("document.activeElement.className") == "skip-link"
+        box = skip.bounding_box()
+        assert box is not None and box["y"] >= 0 and box["height"] > 0  # on screen now
+        page.screenshot(path=SHOTS / "focus-skip-link-390.png")
+        page.keyboard.press("Enter")
+        assert page.evaluate("document.activeElement.id") == "main"
+        page.keyboard.press("Tab")
+        inside = page.evaluate("document.getElementById('main').contains(document.activeElement)")
+        assert inside, page.evaluate("document.activeElement.outerHTML")
+        for _ in range(6):  # the outline is there on whatever the keyboard reaches
+            outline = page.evaluate(
+                """() => { const s = getComputedStyle(document.activeElement);
+                           return [s.outlineStyle, parseFloat(s.outlineWidth)]; }"""
+            )
+            assert outline[0] != "none" and outline[1] >= 2, (
+                page.evaluate("document.activeElement.outerHTML"),
+                outline,
+            )
+            page.keyboard.press("Tab")
+        page.screenshot(path=SHOTS / "focus-control-390.png")
+    finally:
+        page.close()
