@@ -33,6 +33,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 import grader
 from api.core.config import Settings
 from api.core.db import migrate, transaction
+from api.deps import Principal
 from api.routes import (
     admin,
     applicants,
@@ -404,6 +405,22 @@ def _one_line(exc: RequestValidationError) -> str:
     return "; ".join(parts) or "the request's parameters are not valid"
 
 
+def _signed_in(request: Request) -> Principal | None:
+    """Who is signed in with this browser, for the page's header; None when that cannot be
+    told (no session, or the database is what failed)."""
+    from api.deps import _from_cookie
+
+    try:
+        with request.app.state.services.sessions() as db:
+            who = _from_cookie(request, db)
+            if who is not None:
+                db.expunge_all()  # the header reads names after the session closes
+            return who
+    except Exception:
+        log.warning("error page: could not tell who is signed in", exc_info=True)
+        return None
+
+
 def error_page(
     request: Request, code: int, message: str, headers: Mapping[str, str] | None = None
 ) -> Response:
@@ -411,6 +428,7 @@ def error_page(
     wrong, and a link back to where the person came from."""
     from api.views import environment
 
+    who = _signed_in(request)
     path = request.url.path
     back = ("/portal", "your tasks") if path.startswith("/portal") else ("/review", "the dashboard")
     html = (
@@ -418,8 +436,8 @@ def error_page(
         .get_template("error.html.j2")
         .render(
             request=request,
-            who=None,
-            csrf="",
+            who=who,
+            csrf=who.csrf if who else "",
             code=code,
             title=ERROR_TITLES.get(code, "Error"),
             message=" ".join(message.split())[:500],

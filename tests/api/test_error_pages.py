@@ -26,6 +26,7 @@ def test_not_found_forbidden_and_bad_parameters_are_pages_for_browsers(world: Wo
     rev = world.reviewer
     text = _page(rev.get("/review/submissions/9999", headers=HTML), 404)
     assert "no submission #9999" in text and 'href="/review"' in text and "Not found" in text
+    assert "rev (reviewer)" in text and 'name="csrf_token"' in text  # the signed-in header
     text = _page(rev.get("/no/such/page", headers=HTML), 404)
     assert "Not Found" in text or "Not found" in text
     text = _page(rev.get("/admin", headers=HTML), 403)
