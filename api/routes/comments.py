@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import csv
 import io
-from urllib.parse import quote
+from typing import Any
+from urllib.parse import parse_qsl, quote
 
 from fastapi import APIRouter, HTTPException, Request, Response, status
 from fastapi.responses import RedirectResponse
@@ -21,7 +22,7 @@ from api.comments import Anchor, CommentEdit, CommentError, CommentForbidden, Co
 from api.deps import CurrentOperator, CurrentReviewer, Principal, RowId, ServicesDep, SessionDep
 from api.models import Cohort, ReviewComment, Submission
 from api.routes.cohorts import _csv_safe, get_cohort
-from api.routes.files import file_page_response, unreadable
+from api.routes.files import file_page_response, review_context, unreadable
 from api.routes.submissions import _get
 from api.services import Services
 from api.storage import StorageError
@@ -176,8 +177,16 @@ def _field_int(raw: object, what: str) -> int | None:
     return value
 
 
-def _file_url(sub_id: int, path: str) -> str:
-    return f"/review/submissions/{sub_id}/files/{quote(path, safe='/')}"
+def _file_url(sub_id: int, path: str, context: str = "") -> str:
+    """The file page, keeping the review page's list (`context`, re-encoded: only a query)."""
+    url = f"/review/submissions/{sub_id}/files/{quote(path, safe='/')}"
+    query = review_context(parse_qsl(context[:2000]))
+    return f"{url}?{query}" if query else url
+
+
+def _context(form: Any) -> str:
+    raw = form.get("context")
+    return raw if isinstance(raw, str) else ""
 
 
 @router.post("/review/submissions/{submission_id}/comments", include_in_schema=False)
@@ -205,9 +214,18 @@ async def form_add(
     except CommentError as e:
         db.rollback()
         return file_page_response(
-            request, who, db, services, sub, path, comment_error=str(e), comment_input=kept
+            request,
+            who,
+            db,
+            services,
+            sub,
+            path,
+            comment_error=str(e),
+            comment_input=kept,
+            context=review_context(parse_qsl(_context(form)[:2000])),
         )
-    return RedirectResponse(f"{_file_url(sub.id, c.path)}#comment-{c.id}", status_code=303)
+    url = _file_url(sub.id, c.path, _context(form))
+    return RedirectResponse(f"{url}#comment-{c.id}", status_code=303)
 
 
 @router.post("/review/comments/{comment_id}/edit", include_in_schema=False)
@@ -233,14 +251,26 @@ async def form_edit(
         sub = _get(db, c.submission_id)
         kept = {"line": c.line or "", "cell": c.cell or "", "body": text}
         return file_page_response(
-            request, who, db, services, sub, c.path, comment_error=str(e), comment_input=kept
+            request,
+            who,
+            db,
+            services,
+            sub,
+            c.path,
+            comment_error=str(e),
+            comment_input=kept,
+            context=review_context(parse_qsl(_context(form)[:2000])),
         )
     db.commit()
-    return RedirectResponse(f"{_file_url(c.submission_id, c.path)}#comment-{c.id}", status_code=303)
+    url = _file_url(c.submission_id, c.path, _context(form))
+    return RedirectResponse(f"{url}#comment-{c.id}", status_code=303)
 
 
 @router.post("/review/comments/{comment_id}/delete", include_in_schema=False)
-def form_delete(comment_id: RowId, who: CurrentReviewer, db: SessionDep) -> Response:
+async def form_delete(
+    comment_id: RowId, request: Request, who: CurrentReviewer, db: SessionDep
+) -> Response:
+    form = await request.form()
     c = _readable(db, comment_id, who)
     assert who.user is not None
     sub_id, path = c.submission_id, c.path
@@ -249,4 +279,6 @@ def form_delete(comment_id: RowId, who: CurrentReviewer, db: SessionDep) -> Resp
     except CommentForbidden as e:
         raise HTTPException(status.HTTP_403_FORBIDDEN, str(e)) from None
     db.commit()
-    return RedirectResponse(f"{_file_url(sub_id, path)}?deleted=1#comments", status_code=303)
+    url = _file_url(sub_id, path, _context(form))
+    sep = "&" if "?" in url else "?"
+    return RedirectResponse(f"{url}{sep}deleted=1#comments", status_code=303)

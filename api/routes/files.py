@@ -9,8 +9,8 @@ Each read is an audit entry: who, which submission, which file (and its sha256),
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from urllib.parse import quote
+from collections.abc import Iterable, Mapping
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, Response
@@ -41,6 +41,7 @@ log = logging.getLogger("assess.api")
 
 # Downloads are never rendered by the browser: an attachment, no sniffing, no scripts.
 DOWNLOAD_CSP = "sandbox; default-src 'none'"
+FILE_PAGE_PARAMS = ("line", "cell", "deleted", "csrf_token", "path", "body", "context")
 
 
 def archive_name(db: Session, sub: Submission, who: Principal) -> str:
@@ -172,8 +173,14 @@ def file_page_response(
     *,
     comment_error: str = "",
     comment_input: Mapping[str, object] | None = None,
+    context: str | None = None,
 ) -> HTMLResponse:
-    """The file page; with `comment_error`, the comment form's refusal (422, input kept)."""
+    """The file page; with `comment_error`, the comment form's refusal (422, input kept).
+
+    `context` is the review page's list (the dashboard's filter or ``queue=mine``), carried
+    through the file's links and forms so that the way back keeps Previous / Next; by
+    default, the request's own query without the file page's parameters.
+    """
     from api import comments
 
     assert who.user is not None
@@ -194,6 +201,8 @@ def file_page_response(
         else:
             whole.append(c)
     hidden = not view.sees_reviews(sub.id)
+    if context is None:
+        context = review_context(request.query_params.multi_items())
     response = page(
         request,
         "file.html.j2",
@@ -213,10 +222,16 @@ def file_page_response(
         comment_input=comment_input if comment_input is not None else _prefill(request),
         deleted=request.query_params.get("deleted") == "1",
         textual=entry.kind in comments.TEXTUAL,
+        nav_query=context,
     )
     if comment_error:
         response.status_code = status.HTTP_422_UNPROCESSABLE_CONTENT
     return response
+
+
+def review_context(params: Iterable[tuple[str, str]]) -> str:
+    """The review page's list as a query string, without the file page's own parameters."""
+    return urlencode([(k, v) for k, v in params if k not in FILE_PAGE_PARAMS])
 
 
 def _prefill(request: Request) -> dict[str, object]:

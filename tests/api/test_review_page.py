@@ -182,7 +182,17 @@ def test_queue_mode_walks_my_assignments(world: World) -> None:
     page = c.get(f"/review/submissions/{a1}?queue=mine").text
     assert f'href="/review/submissions/{b1}?queue=mine" id="nav-next"' in page
     assert 'href="/review/queue" id="nav-back"' in page
-    assert 'href="/review/queue/next" id="nav-queue-next"' in page
+    assert f'href="/review/queue/next?after={a1}" id="nav-queue-next"' in page
+    # The queue travels through the file pages and their comment form, and back.
+    assert f'href="/review/submissions/{a1}/files/main.py?queue=mine&amp;line=1#L-1"' in page
+    file_page = c.get(f"/review/submissions/{a1}/files/main.py?queue=mine&line=1").text
+    assert f'href="/review/submissions/{a1}?queue=mine" id="back"' in file_page
+    assert '<input type="hidden" name="context" value="queue=mine">' in file_page
+    note = {"csrf_token": _csrf(page), "path": "main.py", "line": "1", "body": "ok",
+            "context": "queue=mine&line=9#x"}  # fmt: skip
+    r = c.post(f"/review/submissions/{a1}/comments", data=note, follow_redirects=False)
+    assert re.fullmatch(rf"/review/submissions/{a1}/files/main.py\?queue=mine#comment-\d+",
+                        r.headers["location"]), r.headers["location"]  # fmt: skip
     form = {"csrf_token": _csrf(page), "score_clarity": "8", "score_judgement": "6"}
     r = c.post(f"/review/submissions/{a1}/review?queue=mine", data=form, follow_redirects=False)
     assert r.headers["location"] == f"/review/submissions/{b1}?queue=mine&saved={a1}"
