@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import and_, exists, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from api.models import (
     Assignment,
@@ -385,6 +385,7 @@ def queue_items(db: Session, reviewer_id: int) -> list[tuple[Submission, bool]]:
     )
     rows = db.execute(
         select(Submission, reviewed)
+        .options(selectinload(Submission.applicant))  # labels for every row, in one query
         .join(Assignment, Assignment.submission_id == Submission.id)
         .where(*_mine(reviewer_id))  # type: ignore[arg-type]
         .order_by(Submission.task_id, Submission.id)
