@@ -17,7 +17,6 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar
 
 SANDBOX_UID = 1000
 SANDBOX_USER = f"{SANDBOX_UID}:{SANDBOX_UID}"
@@ -199,7 +198,7 @@ class BoundedLog:
 class Sandbox(ABC):
     """A backend that runs commands in isolated containers."""
 
-    name: ClassVar[str]
+    name: str  # recorded in reports: the backend (and its runtime) that ran the submission
 
     @abstractmethod
     def run(self, request: RunRequest) -> RunResult:

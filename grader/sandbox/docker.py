@@ -52,6 +52,10 @@ KILL_GRACE_S = 10
 # How often the run loop looks at the CPU budget and the clock.
 POLL_S = 0.5
 _PROC = Path("/proc")
+_CGROUP = Path("/sys/fs/cgroup")
+# gVisor's own host threads (sentry, gofer) count in the container's pids cgroup: without
+# this headroom it cannot start under a small limit. The guest's processes are its tasks.
+RUNSC_HOST_THREADS = 96
 
 
 def _client(timeout: int = API_TIMEOUT_S) -> docker.DockerClient:
@@ -66,7 +70,7 @@ def _client(timeout: int = API_TIMEOUT_S) -> docker.DockerClient:
 
 
 def _run_delay_s(pids: list[int]) -> float | None:
-    """Seconds these host processes have spent runnable but waiting for a CPU (schedstat)."""
+    """Seconds these host threads have spent runnable but waiting for a CPU (schedstat)."""
     total = 0.0
     seen = False
     for pid in pids:
@@ -204,9 +208,23 @@ class DockerSandbox(Sandbox):
 
     name = "docker"
 
-    def __init__(self, client: docker.DockerClient | None = None) -> None:
+    def __init__(
+        self, client: docker.DockerClient | None = None, *, runtime: str | None = None
+    ) -> None:
+        """`runtime`: an OCI runtime registered with the engine for the runs, e.g. ``runsc``
+        (gVisor: a user-space kernel between the submission and the host's). The default is
+        the engine's (runc). The scratch holder only sleeps and stays on the default."""
         self.client = client or _client()
         self.owner = uuid.uuid4().hex
+        self.runtime = runtime or None
+        if self.runtime is not None:
+            self.name = f"docker+{self.runtime}"
+            known = (self.client.info().get("Runtimes") or {}).keys()
+            if self.runtime not in known:
+                raise EngineUnavailable(
+                    f"the Docker engine has no runtime {self.runtime!r} (it has "
+                    f"{', '.join(sorted(known)) or 'none'}); register it in daemon.json"
+                )
 
     def image_id(self, image: str) -> str:
         try:
@@ -258,7 +276,7 @@ class DockerSandbox(Sandbox):
                 security_opt=["no-new-privileges"],
                 read_only=True,
                 init=True,
-                pids_limit=lim.pids,
+                pids_limit=lim.pids + (RUNSC_HOST_THREADS if self.runtime == "runsc" else 0),
                 mem_limit=mem,
                 memswap_limit=mem,  # equal to the memory limit: no swap
                 nano_cpus=int(lim.cpus * 1e9),
@@ -272,6 +290,7 @@ class DockerSandbox(Sandbox):
                 labels={LABEL: req.label or "run", OWNER_LABEL: self.owner},
                 stdin_open=False,
                 tty=False,
+                runtime=self.runtime,
             )
         except docker.errors.ImageNotFound:
             raise SandboxError(
@@ -359,15 +378,43 @@ class DockerSandbox(Sandbox):
                 return "cpu"
 
     def _run_delay(self, container: Any) -> float | None:
-        """Run-queue wait of the container's processes, when the engine is on this machine."""
+        """Run-queue wait of the container's threads, when the engine is on this machine.
+
+        The threads are read from the container's cgroup, not from `docker top`: under a
+        user-space kernel (gVisor) the pids `top` reports are the guest's, not the host's,
+        and every runtime's host threads (gVisor's sentry included) live in that cgroup."""
         if not str(getattr(self.client.api, "base_url", "")).startswith("http+docker://"):
             return None
         try:
-            top = self.client.api.top(container.id, ps_args="-eo pid")
-            pids = [int(row[0]) for row in top.get("Processes") or []]
-        except (docker.errors.APIError, requests.RequestException, ValueError, IndexError):
+            container.reload()
+            pid = int(container.attrs["State"]["Pid"])
+        except (docker.errors.APIError, requests.RequestException, KeyError, ValueError):
             return None
-        return _run_delay_s(pids)
+        tids = _cgroup_threads(pid) if pid > 0 else None
+        return _run_delay_s(tids) if tids else None
+
+
+def _cgroup_threads(pid: int) -> list[int] | None:
+    """Host thread ids in the cgroup of process `pid` (cgroup v1 cpu controller, or v2)."""
+    try:
+        lines = (_PROC / str(pid) / "cgroup").read_text().splitlines()
+    except OSError:
+        return None
+    candidates: list[Path] = []
+    for line in lines:
+        _, controllers, path = line.split(":", 2)
+        rel = path.lstrip("/")
+        if "cpu" in controllers.split(","):  # v1: the cpu hierarchy's tasks (thread ids)
+            for mount in ("cpu", "cpu,cpuacct", "cpuacct,cpu"):
+                candidates.append(_CGROUP / mount / rel / "tasks")
+        elif controllers == "" and rel:  # v2: the unified hierarchy
+            candidates.append(_CGROUP / rel / "cgroup.threads")
+    for file in candidates:
+        try:
+            return [int(t) for t in file.read_text().split()]
+        except (OSError, ValueError):
+            continue
+    return None
 
 
 def _start(target: Any, *args: Any) -> threading.Thread:

@@ -146,7 +146,7 @@ def test_score_out_of_range_is_rejected(task: Task, sandbox: Sandbox, tmp_path: 
 class _Starving(Sandbox):
     """The real engine, except that the first `starve` run-phase results are judged starved
     (the overload judgement itself is tested against real contention in
-    tests/grader/sandbox/test_docker_sandbox.py; this tests what the pipeline does with it)."""
+    tests/grader/sandbox/test_conformance.py; this tests what the pipeline does with it)."""
 
     name = "docker"
 
