@@ -78,8 +78,10 @@ class DockerGrading:
     leftovers of this process's finished gradings, and anything owned by a dead process.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, runtime: str = "") -> None:
         import threading
+
+        self.runtime = runtime or None
 
         self._lock = threading.Lock()
         self._client: Any = None
@@ -99,7 +101,7 @@ class DockerGrading:
         import grader
         from grader.sandbox.docker import DockerSandbox
 
-        sandbox = DockerSandbox(self._docker())
+        sandbox = DockerSandbox(self._docker(), runtime=self.runtime)
         sandbox.owner = f"{process_name('assess')}:{uuid.uuid4().hex[:12]}"
         try:
             return grader.grade(task, submission, sandbox=sandbox, artifacts_dir=artifacts)
@@ -144,16 +146,16 @@ class DockerGrading:
             log.warning("could not clean up sandbox leftovers: %s: %s", type(e).__name__, e)
 
 
-def docker_grade_fn() -> GradeFn:
+def docker_grade_fn(runtime: str = "") -> GradeFn:
     """grader.grade on one shared Docker client (connected on first use)."""
-    return DockerGrading()
+    return DockerGrading(runtime)
 
 
 def build_services(settings: Settings, grade_fn: GradeFn | None = None) -> Services:
     """Connect (lazily) to the database and storage that `settings` name."""
     engine = make_engine(settings.db_url)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    grade = grade_fn or docker_grade_fn()
+    grade = grade_fn or docker_grade_fn(settings.sandbox_runtime)
     return Services(
         settings=settings,
         engine=engine,

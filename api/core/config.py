@@ -59,6 +59,8 @@ class Settings(BaseSettings):
     auto_migrate: bool = True
     # The grader refuses an unsafe local sandbox; the service never asks for one.
     base_url: str = "http://127.0.0.1:8000"
+    # The engine's OCI runtime for submissions ("runsc": gVisor); empty: the engine's default.
+    sandbox_runtime: Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]*$", max_length=64)] = ""
 
     @field_validator("tasks_dirs", mode="before")
     @classmethod

@@ -34,3 +34,20 @@ def test_secret_is_generated_once_and_kept(tmp_path: Path) -> None:
     assert len(first) == 64 and Settings(data_dir=tmp_path).secret() == first
     assert (tmp_path / "secret.key").stat().st_mode & 0o777 == 0o600
     assert Settings(data_dir=tmp_path, secret_key="given").secret() == b"given"
+
+
+def test_sandbox_runtime_reaches_the_grading_function(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from pydantic import ValidationError
+
+    from api.services import DockerGrading, build_services
+
+    monkeypatch.setenv("ASSESS_SANDBOX_RUNTIME", "runsc")
+    settings = Settings(data_dir=tmp_path)
+    assert settings.sandbox_runtime == "runsc"
+    grade = build_services(settings).grade_fn
+    assert isinstance(grade, DockerGrading) and grade.runtime == "runsc"
+    monkeypatch.setenv("ASSESS_SANDBOX_RUNTIME", "runsc --debug")
+    with pytest.raises(ValidationError, match="sandbox_runtime"):
+        Settings(data_dir=tmp_path)
