@@ -79,3 +79,34 @@ def test_out_of_range_integers_are_422_never_500(world: World, value: str) -> No
         kw = {"json": {}} if method in ("put", "patch") else {}
         r = getattr(who, method)(path, **kw)
         assert r.status_code == 422, (path, r.status_code, r.text[:200])
+
+
+@pytest.mark.parametrize(
+    ("query", "named"),
+    [
+        ("page=2147483648", "page must be a whole number from 1 to 1000000"),
+        ("page=-1", "page must be a whole number"),
+        ("cohort=99999999999", "cohort must be a whole number from 1 to 2147483647"),
+        ("per_page=0", "rows per page must be one of 25, 50, 100, 200"),
+        ("score_min=nan", "minimum score must be a percentage from 0 to 100"),
+        ("score_max=1e309", "maximum score must be a percentage from 0 to 100"),
+        ("score_min=-5", "minimum score must be a percentage"),
+        ("sort=evil", "sort: &#39;evil&#39; is not one of received, score"),
+        ("order=sideways", "order: &#39;sideways&#39; is not one of asc, desc"),
+        ("flagged=maybe", "integrity flag: &#39;maybe&#39; is not one of true, false, auto"),
+        ("superseded=all", "superseded: &#39;all&#39; is not one of exclude, include, only"),
+        ("status=done", "status: &#39;done&#39; is not one of queued"),
+        ("after=%00%ff", "page link is not valid for this sort order"),
+        ("q=" + "x" * 201, "search: at most 200 characters"),
+    ],
+)
+def test_the_dashboard_names_a_bad_parameter_in_the_page(
+    world: World, query: str, named: str
+) -> None:
+    """The dashboard is for people: a bad parameter is a 422 page that says which and why,
+    with the form and the other filters still there, never a JSON body or a 500."""
+    r = world.reviewer.get(f"/review?{query}", headers={"accept": "text/html"})
+    assert r.status_code == 422, (query, r.status_code)
+    assert r.headers["content-type"].startswith("text/html")
+    assert named in r.text, (query, r.text.split('id="filter-errors"')[-1][:400])
+    assert 'id="filters"' in r.text and 'id="submissions"' in r.text
