@@ -312,7 +312,7 @@ def _pygments(text: str, lexer_name: str, **options: object) -> Markup:
 
 
 @functools.cache
-def _markdown():  # type: ignore[no-untyped-def]
+def _markdown(shift: int = 0):  # type: ignore[no-untyped-def]
     from markdown_it import MarkdownIt
 
     md = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable(
@@ -326,7 +326,15 @@ def _markdown():  # type: ignore[no-untyped-def]
 
         return f"<em>[image: {escape(alt)}]</em>"
 
+    def demote(state):  # type: ignore[no-untyped-def]
+        # A write-up shown inside a page sits under the page's own headings.
+        for tok in state.tokens:
+            if tok.type in ("heading_open", "heading_close"):
+                tok.tag = f"h{min(6, int(tok.tag[1]) + shift)}"
+
     md.add_render_rule("image", image)
+    if shift:
+        md.core.ruler.push("demote_headings", demote)
     return md
 
 
@@ -343,13 +351,15 @@ def sanitize_markdown_html(html: str) -> str:
     )
 
 
-def render_markdown(text: str) -> Markup:
-    html = _markdown().render(clean_text(text, terminal=False))
+def render_markdown(text: str, heading_shift: int = 0) -> Markup:
+    """Markdown rendered and sanitised; `heading_shift` demotes its headings (h1 -> h3 for 2)."""
+    html = _markdown(heading_shift).render(clean_text(text, terminal=False))
     return Markup(strip_controls(sanitize_markdown_html(html)))  # sanitised by nh3 above
 
 
-def render(entry: FileEntry, data: bytes) -> Rendered:
-    """The page's view of one file (never raises for hostile content)."""
+def render(entry: FileEntry, data: bytes, heading_shift: int = 0) -> Rendered:
+    """The page's view of one file (never raises for hostile content); a Markdown file's
+    headings demoted by `heading_shift` levels where it is shown inside another page."""
     if entry.kind == "binary":
         return Rendered(problem="a binary file: listed with its size and sha256; download it")
     if entry.kind == "image":
@@ -363,7 +373,7 @@ def render(entry: FileEntry, data: bytes) -> Rendered:
         return _notebook(data)
     text, cut = _shown_text(data)
     if entry.kind == "markdown":
-        return Rendered(html=render_markdown(text), truncated=cut)
+        return Rendered(html=render_markdown(text, heading_shift), truncated=cut)
     if entry.kind == "csv":
         dialect = "excel-tab" if entry.path.lower().endswith(".tsv") else "excel"
         reader = csv.reader(io.StringIO(text), dialect)

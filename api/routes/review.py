@@ -84,11 +84,12 @@ def _nav(request: Request, db: Session, who: Principal, f: Filters, queue: str, 
     assert who.user is not None
     kept = [(k, v) for k, v in request.query_params.multi_items() if k not in PAGE_PARAMS]
     if queue == "mine":
+        after = navigation.queue_next(db, who.user.id, sub_id)
         return Nav(
             query="queue=mine",
             queue=True,
             previous=navigation.queue_previous(db, who.user.id, sub_id),
-            next=navigation.queue_next(db, who.user.id, sub_id),
+            next=None if after == sub_id else after,  # the queue wraps to the open one
             back="/review/queue",
         )
     around = navigation.neighbours(db, f, who.user.id, independence(db, who), sub_id)
@@ -138,7 +139,7 @@ def _evidence(
         opened = []
         for path, criteria in opened_files(rubric, m):
             entry, data = read_file(services.blobs, sub.blob_sha256, suffix, path)
-            opened.append(OpenFile(entry, render(entry, data), criteria))
+            opened.append(OpenFile(entry, render(entry, data, heading_shift=2), criteria))
         return file_tree(m), opened, ""
     except StorageError as e:
         log.error("submission %d: %s", sub.id, e)

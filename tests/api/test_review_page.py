@@ -73,7 +73,7 @@ def test_page_shows_write_up_code_and_report_inline_beside_the_form(world: World
     evidence = html[html.index('id="evidence"') : html.index('class="rubric-pane"')]
     form = html[html.index('class="rubric-pane"') :]
     # The write-up rendered and sanitised, the code highlighted with numbered line links.
-    assert "<h1>Method</h1>" in evidence and "<strong>three</strong>" in evidence
+    assert "<h3>Method</h3>" in evidence and "<strong>three</strong>" in evidence
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in evidence and "<script>alert" not in html
     assert '<span class="k">def</span>' in evidence and "&lt;b&gt;not bold" in evidence
     assert f'href="/review/submissions/{sid}/files/main.py?line=4#L-4"' in evidence
@@ -111,7 +111,7 @@ def test_criteria_name_the_files_to_open(
     assert svc.wait(app, sid)["status"] == "graded"
     html = ops.get(f"/review/submissions/{sid}").text
     evidence = html[html.index('id="evidence"') : html.index('class="rubric-pane"')]
-    assert "<h1>The method</h1>" in evidence and "Read for: Clarity of the write-up" in evidence
+    assert "<h3>The method</h3>" in evidence and "Read for: Clarity of the write-up" in evidence
     assert "Not this one" not in evidence  # only the criterion's files open
 
 
@@ -198,6 +198,7 @@ def test_queue_mode_walks_my_assignments(world: World) -> None:
     assert r.headers["location"] == f"/review/submissions/{b1}?queue=mine&saved={a1}"
     landed = c.get(r.headers["location"]).text
     assert f'href="/review/submissions/{a1}?queue=mine" id="nav-prev"' in landed
+    assert 'id="nav-next-none"' in landed  # a1 is reviewed: nothing after b1
     r = c.post(f"/review/submissions/{b1}/review?queue=mine", data=form, follow_redirects=False)
     assert r.headers["location"] == f"/review/submissions/{b1}?queue=mine&saved={b1}&done=1"
     assert "Your queue has no unreviewed submission left." in c.get(r.headers["location"]).text

@@ -148,3 +148,12 @@ def test_highlighted_lines_are_whole_markup_each() -> None:
         assert line.count("<span") == line.count("</span>")
     assert highlight_lines("", "python") == []
     assert len(highlight_lines("no newline at the end", "")) == 1
+
+
+def test_markdown_shown_inside_a_page_has_its_headings_demoted() -> None:
+    text = "# Title\n\n## Part\n\n###### Deep\n\n<h1>raw</h1>\n"
+    entry = FileEntry("w.md", len(text), "0" * 64, "markdown")
+    inline = str(render(entry, text.encode(), heading_shift=2).html)
+    assert "<h3>Title</h3>" in inline and "<h4>Part</h4>" in inline and "<h6>Deep</h6>" in inline
+    assert "&lt;h1&gt;raw&lt;/h1&gt;" in inline and "<h1>" not in inline
+    assert "<h1>Title</h1>" in str(render(entry, text.encode()).html)  # the file's own page
