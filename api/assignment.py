@@ -62,6 +62,8 @@ def eligible_reviewers(db: Session, reviewer_ids: Sequence[int] | None) -> list[
     """The named reviewers (each must exist and be active), or every active user."""
     if reviewer_ids is None:
         return list(db.scalars(select(User).where(User.active).order_by(User.id)))
+    if not reviewer_ids:
+        raise AssignmentError("no reviewer named: name at least one, or none for every active one")
     users = {u.id: u for u in db.scalars(select(User).where(User.id.in_(set(reviewer_ids))))}
     for rid in reviewer_ids:
         user = users.get(rid)

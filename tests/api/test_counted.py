@@ -55,6 +55,8 @@ def test_csv_has_one_row_and_one_rank_per_applicant_and_task(world: World) -> No
     for sid in ids:
         wait(world.alice, sid)
     wait(world.bob, bob)
+    ranking = world.operator.get(f"/api/v1/cohorts/{world.cohort_id}/ranking").json()
+    assert [r["rank"] for r in ranking] == [1, 2]
     rows = _csv(world)
     # Before counted submissions, Alice had three rows, each "rank 1"; now one row each.
     assert sorted(int(r["submission"]) for r in rows) == sorted([ids[-1], bob])

@@ -197,6 +197,11 @@ def test_bad_requests_say_what_is_wrong(world: World) -> None:
     )
     assert r.status_code == 422 and r.json()["detail"] == "no reviewer with id 4242"
     r = ops.post(
+        "/api/v1/assignments/auto",
+        json={"cohort_id": world.cohort_id, "per_submission": 2, "reviewer_ids": []},
+    )
+    assert r.status_code == 422 and r.json()["detail"].startswith("no reviewer named")
+    r = ops.post(
         "/api/v1/assignments/auto", json={"cohort_id": world.cohort_id, "per_submission": 0}
     )
     assert r.status_code == 422
