@@ -20,6 +20,7 @@ from tests.api.conftest import CHEAP, fake_grade, make_settings
 from tests.api.live import running
 from tests.api.test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, _need_browser
 from tests.api.test_dashboard import hostile_instructions_task
+from tests.conftest import IN_CI
 
 pytestmark = [pytest.mark.browser]
 
@@ -212,3 +213,52 @@ def test_reviewer_searches_sorts_pages_and_filters_the_dashboard(tmp_path: Path)
     assert dialogs == []
     assert not [r for r in requests if "evil.example" in r], requests
     assert not [m for m in console if "Content Security Policy" in m or "Refused" in m], console
+
+
+def test_dashboard_error_and_instructions_pages_pass_axe(tmp_path: Path) -> None:
+    """axe-core finds no serious or critical violation on the dashboard (plain, sorted and
+    paged, with a bad filter), an error page, and an applicant's instructions."""
+    _need_browser()
+    from playwright.sync_api import sync_playwright
+
+    from tests.api.a11y import AxeUnavailable, axe_context, axe_script, axe_violations, describe
+
+    try:
+        axe_script()
+    except AxeUnavailable as e:
+        if IN_CI:
+            pytest.fail(f"CI requires axe-core: {e}")
+        pytest.skip(f"axe-core unavailable: {e}")
+    task = hostile_instructions_task(tmp_path / "tasks")
+    settings = make_settings(tmp_path, f"sqlite:///{tmp_path}/db.sqlite", (task,))
+    app = create_app(settings, grade_fn=fake_grade)
+    with running(app) as url, sync_playwright() as p:
+        _, link = _seed(app.state.services)
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        found: dict[str, str] = {}
+        for width in (1280, 390):
+            context = axe_context(browser, viewport={"width": width, "height": 900})
+            page = context.new_page()
+            page.goto(url + "/login")
+            page.fill("input[name=username]", "rev")
+            page.fill("input[name=password]", PASSWORD)
+            page.click("button[type=submit]")
+            page.wait_for_url("**/review")
+            for path in (
+                "/review",
+                "/review?sort=score&order=asc&per_page=25&last=1&flagged=auto&superseded=include",
+                "/review?score_min=150",
+                "/review/submissions/99999",
+            ):
+                page.goto(url + path)
+                violations = axe_violations(page)
+                if violations:
+                    found[f"{width} {path}"] = describe(violations)
+            applicant = axe_context(browser, viewport={"width": width, "height": 900}).new_page()
+            applicant.goto(url + link)
+            applicant.goto(url + "/portal/tasks/py-exec/instructions")
+            violations = axe_violations(applicant)
+            if violations:
+                found[f"{width} instructions"] = describe(violations)
+        browser.close()
+    assert found == {}, "\n".join(f"{k}:\n{v}" for k, v in found.items())
