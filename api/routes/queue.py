@@ -300,10 +300,11 @@ def _queue(db: Session, secret: bytes, who: Principal) -> QueuePublic:
     cohorts: dict[int, Cohort] = {}
     items = []
     for sub, reviewed in assignment.queue_items(db, who.user.id):
-        cohort = cohorts.get(sub.cohort_id) or cohorts.setdefault(
-            sub.cohort_id,
-            db.get(Cohort, sub.cohort_id),  # type: ignore[arg-type]
-        )
+        if sub.cohort_id not in cohorts:
+            found = db.get(Cohort, sub.cohort_id)
+            assert found is not None
+            cohorts[sub.cohort_id] = found
+        cohort = cohorts[sub.cohort_id]
         items.append(
             QueueItem(
                 submission_id=sub.id,
