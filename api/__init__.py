@@ -1,5 +1,5 @@
-"""The web service (FastAPI). Imports the grader library; the grader never imports this."""
+"""The web service (FastAPI). Imports the grader library; the grader never imports this.
 
-from api.app import create_app
-
-__all__ = ["create_app"]
+Nothing is imported here: `assess --help` and the grading commands load `api.commands`,
+which must not pay for FastAPI, SQLAlchemy and Alembic (`api.app.create_app` builds the app).
+"""

@@ -19,14 +19,15 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from grader import __version__
 from grader.errors import AssessError
-from grader.report import Report, Status
 
 if TYPE_CHECKING:
+    # Loaded inside the commands that use them: `assess --help` stays quick.
+    from rich.progress import Progress
+
+    from grader.report import Report, Status
     from grader.sandbox import Sandbox
 
 app = typer.Typer(
@@ -129,6 +130,8 @@ def task_validate(
     if as_json:
         out.print_json(result.model_dump_json())
     else:
+        from rich.table import Table
+
         table = Table(title=f"{task.id} {task.spec.version}  (digest {result.digest[:12]})")
         for col in ("case", "status", "score", "expected", "ok", "seconds", "note"):
             table.add_column(col)
@@ -197,6 +200,7 @@ def grade_cmd(
     from grader.pipeline import COMPLETED, grade
     from grader.prepare import prepare
     from grader.render import write_report
+    from grader.report import Status
     from grader.spec import TaskKind
     from grader.task import load_task
 
@@ -229,6 +233,8 @@ def grade_cmd(
         docs = [json.loads(r.to_json()) for r, _ in results]
         sys.stdout.write(json.dumps(docs[0] if len(docs) == 1 else docs, indent=2) + "\n")
     else:
+        from rich.table import Table
+
         table = Table(title=f"{task.id} {task.spec.version}")
         for col in ("submission", "status", "score", "seconds", "report"):
             table.add_column(col, overflow="fold")
@@ -298,6 +304,8 @@ def integrity_cmd(
     if as_json:
         sys.stdout.write(result.model_dump_json(indent=2) + "\n")
     else:
+        from rich.table import Table
+
         table = Table(title=f"{task.id} {task.spec.version}: pairs to review")
         for col in ("a", "b", "kind", "score", "threshold", "regions (a ~ b)"):
             table.add_column(col)
@@ -419,6 +427,8 @@ def _status_markup(status: Status) -> str:
 
 @contextmanager
 def _progress(quiet: bool) -> Iterator[Progress]:
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
     progress = Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),
