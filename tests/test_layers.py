@@ -137,3 +137,20 @@ def test_the_grader_never_imports_the_service() -> None:
         if name.startswith("grader")
     }
     assert not {k: v for k, v in upward.items() if v}
+
+
+def test_the_command_line_loads_no_service_code_until_a_service_command_runs() -> None:
+    """`assess --help` and the grading commands must not pay for the web stack's imports."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, api.commands\n"
+        "heavy = [m for m in ('fastapi', 'sqlalchemy', 'alembic', 'celery', 'api.app',"
+        " 'grader.report', 'grader.pipeline') if m in sys.modules]\n"
+        "print(heavy)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "[]", out.stdout
