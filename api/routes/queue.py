@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Any
-from urllib.parse import quote
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -514,8 +513,16 @@ def queue_page(
     db: SessionDep,
     services: ServicesDep,
     done: bool = False,
-    message: Annotated[str, Query(max_length=300)] = "",
+    conflict: OptionalRowId = None,
+    dropped: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
 ) -> HTMLResponse:
+    # The page words its own messages: nothing from the query string is shown as a sentence.
+    message = ""
+    if conflict is not None:
+        message = (
+            f"Conflict declared for submission #{conflict}; "
+            f"{dropped} assignment(s) left your queue."
+        )
     return _queue_page(request, who, db, services.secret, done=done, message=message)
 
 
@@ -578,8 +585,7 @@ async def queue_conflict(
         db.rollback()
         return _queue_page(request, who, db, services.secret, error=str(e), form=form)
     db.commit()
-    note = f"Conflict declared for submission #{raw}; {dropped} assignment(s) left your queue."
-    return RedirectResponse(f"/review/queue?message={quote(note)}", status_code=303)
+    return RedirectResponse(f"/review/queue?conflict={raw}&dropped={dropped}", status_code=303)
 
 
 @router.get("/review/progress", response_class=HTMLResponse, include_in_schema=False)
@@ -690,9 +696,8 @@ def assignments_page(
     db: SessionDep,
     services: ServicesDep,
     cohort: OptionalRowId = None,
-    message: Annotated[str, Query(max_length=300)] = "",
 ) -> HTMLResponse:
-    return _assignments_page(request, who, db, services.secret, cohort, message=message)
+    return _assignments_page(request, who, db, services.secret, cohort)
 
 
 @router.post("/admin/assignments/auto", response_class=HTMLResponse, include_in_schema=False)

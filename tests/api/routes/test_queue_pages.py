@@ -88,6 +88,8 @@ def test_a_reviewer_declares_a_conflict_from_the_queue_page(world: World) -> Non
     )
     assert r.status_code == 200 and "1 assignment(s) left your queue" in r.text
     assert [i["submission_id"] for i in rev.get("/api/v1/me/queue").json()["items"]] == [subs[1]]
+    # The page words its own messages: a sentence in the address is not shown.
+    assert "Visit evil" not in rev.get("/review/queue", params={"message": "Visit evil"}).text
 
 
 def _lines(body: dict[str, Any], key: str) -> dict[str, dict[str, Any]]:
