@@ -25,7 +25,7 @@ from fastapi.exception_handlers import (
     request_validation_exception_handler,
 )
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -426,25 +426,27 @@ def error_page(
 ) -> Response:
     """An error as a page in the site's layout: the status kept, one line of what was
     wrong, and a link back to where the person came from."""
-    from api.views import environment
+    from api.views import templates
 
     who = _signed_in(request)
     path = request.url.path
     back = ("/portal", "your tasks") if path.startswith("/portal") else ("/review", "the dashboard")
-    html = (
-        environment()
-        .get_template("error.html.j2")
-        .render(
-            request=request,
-            who=who,
-            csrf=who.csrf if who else "",
-            code=code,
-            title=ERROR_TITLES.get(code, "Error"),
-            message=" ".join(message.split())[:500],
-            back=back,
-        )
+    # Through the one template environment, as every page (autoescape on; the escaping
+    # tests see which template answered).
+    response = templates().TemplateResponse(
+        request,
+        "error.html.j2",
+        {
+            "who": who,
+            "csrf": who.csrf if who else "",
+            "code": code,
+            "title": ERROR_TITLES.get(code, "Error"),
+            "message": " ".join(message.split())[:500],
+            "back": back,
+        },
+        status_code=code,
+        headers=dict(headers or {}),
     )
-    response = HTMLResponse(html, status_code=code, headers=dict(headers or {}))
     # A 500 answer leaves through the outermost middleware, past the one that adds these.
     response.headers["Cache-Control"] = "no-store"
     response.headers["Content-Security-Policy"] = PAGE_CSP
