@@ -3,9 +3,10 @@ critical axe-core violations, and no sideways scroll (issue 12 item 10). Then, o
 PostgreSQL without a browser: the layout's landmarks and navigation, forms that keep what was
 typed after an error, and an audit log written for people.
 
-One seeded site serves the whole module: a blind cohort, an operator, two reviewers, and
-Alice's graded submission holding every kind of file the viewer shows (tests/api/files_data),
-reviewed once by the second reviewer so the audit log and the dashboard have scores in them.
+One seeded site serves the whole module: a blind cohort, an operator, two reviewers, Alice's
+graded submission holding every kind of file the viewer shows (tests/api/files_data), reviewed
+once by the second reviewer so the audit log and the dashboard have scores in them, and Bob's;
+both assigned to reviewers (one declared conflict), so queues and progress have rows.
 Each page is opened by the role that uses it. A page whose route is not there yet (the
 router's 404) is skipped with its URL named, never passed silently.
 
@@ -84,10 +85,11 @@ KNOWN: dict[str, str] = {}
 
 
 def _seed(services: Services, base_url: str) -> dict[str, Any]:
-    """The site's people and Alice's graded, once-reviewed submission."""
+    """The site's people, Alice's graded and once-reviewed submission, Bob's, and who is
+    assigned to review them."""
     from sqlalchemy import select
 
-    from api import accounts
+    from api import accounts, assignment
     from api.core.db import transaction
     from api.models import Submission, TaskRow, User
     from api.reviewing import ReviewInput, save_review
@@ -99,6 +101,7 @@ def _seed(services: Services, base_url: str) -> dict[str, Any]:
         for name, role in (("ops", "operator"), ("rev", "reviewer"), ("rev2", "reviewer")):
             accounts.create_user(s, name, PASSWORD, role, hasher=CHEAP)
         inv = accounts.invite(s, cohort, "alice@example.org", "Alice Smith", 1)
+        bob = accounts.invite(s, cohort, "bob@example.org", "Bob Jones", 1)
         link = inv.link(base_url)
         cid = cohort.id
         s.expunge_all()
@@ -107,18 +110,26 @@ def _seed(services: Services, base_url: str) -> dict[str, Any]:
         assert task is not None
         s.expunge_all()
     sid = receive(services, inv.applicant, task, "alice.zip", [zipped(files())]).submission.id
+    other = receive(services, bob.applicant, task, "bob.zip", [zipped({"main.py": b"A = 41\n"})])
     deadline = time.monotonic() + 60
     while True:
         with services.sessions() as s:
-            status = s.scalar(select(Submission.status).where(Submission.id == sid))
-        if status == "graded":
+            done = s.scalars(select(Submission.status).where(Submission.status == "graded"))
+        if len(done.all()) == 2:
             break
-        assert time.monotonic() < deadline, f"submission {sid} still {status}"
+        assert time.monotonic() < deadline, "the two submissions are not graded yet"
         time.sleep(0.05)
     with transaction(services.sessions) as s:
         sub = s.get(Submission, sid)
         rev2 = s.scalar(select(User).where(User.username == "rev2"))
         assert sub is not None and rev2 is not None
+        # Queues, progress and the assignment page with rows in them: two reviewers on each
+        # counted submission, except where rev2 declared a conflict with Bob (left unfilled).
+        assignment.declare_conflict(s, rev2, other.submission.applicant_id, "same lab", actor="ops")
+        plan = assignment.plan_auto(
+            s, cohort_id=cid, task_id=None, per_submission=2, reviewer_ids=None
+        )
+        assignment.apply(s, plan, actor="ops")
         review = ReviewInput(
             scores={"clarity": 7, "judgement": 6},
             tier=None,
