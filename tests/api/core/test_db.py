@@ -141,3 +141,61 @@ def _last_page_as_fast_as_the_first(s: Session, *viewers: Principal) -> None:
                 f"ratio {ratio:.2f}"
             )
             assert ratio < 2.0, f"last page {ratio:.2f}x the first ({sort.value}, {order})"
+
+
+def test_migration_0005_sets_the_automatic_flag_of_reports_flagged_before(
+    database_url: str,
+) -> None:
+    """Reports the integrity pass flagged before the column existed count as flagged."""
+    engine = make_engine(database_url)
+    migrate(engine, "0004")
+    now = utcnow()
+    flagged = '{"flags": [{"kind": "integrity", "detail": "code 91% similar to submission-2"}]}'
+    other = '{"flags": [{"kind": "timeout", "detail": "integrity of the run"}]}'
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO cohorts (id, name, blind, weights, created_at) "
+                "VALUES (1, 'c', true, '{}', :t)"
+            ),
+            {"t": now},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO tasks (id, title, kind, version, digest, root, gpu, max_score, "
+                "automatic_weight, rubric, loaded_at) VALUES "
+                "('t', 't', 'implementation', '1', 'd', '/x', false, 10, 1, '{}', :t)"
+            ),
+            {"t": now},
+        )
+        for i, report in ((1, flagged), (2, other), (3, "not json")):
+            conn.execute(
+                text(
+                    "INSERT INTO applicants (id, cohort_id, email, name, token_hash, "
+                    "token_expires_at, generation, created_at) "
+                    "VALUES (:i, 1, :e, '', :h, :t, 0, :t)"
+                ),
+                {"i": i, "e": f"a{i}@x.org", "h": f"{i:064d}", "t": now},
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO submissions (id, applicant_id, task_id, cohort_id, blob_sha256, "
+                    "filename, size, content_sha256, files, received_at, status, review_count, "
+                    "integrity_flag, disagreement, grading_id, counted) VALUES (:i, :i, 't', 1, "
+                    ":b, 's.zip', 1, 'c', 1, :t, 'graded', 0, false, false, :i, true)"
+                ),
+                {"i": i, "b": f"{i:064x}", "t": now},
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO gradings (id, submission_id, task_digest, task_version, status, "
+                    "max_score, report_json, differences, created_at) "
+                    "VALUES (:i, :i, 'd', '1', 'graded', 10, :r, '{}', :t)"
+                ),
+                {"i": i, "r": report, "t": now},
+            )
+    migrate(engine)
+    with engine.connect() as conn:
+        got = dict(conn.execute(text("SELECT id, integrity_auto FROM submissions")).all())
+    assert {k: bool(v) for k, v in got.items()} == {1: True, 2: False, 3: False}
+    engine.dispose()
