@@ -275,9 +275,19 @@ class Ranked:
     integrity_flag: bool
 
 
-def ranking(session: Session, cohort: Cohort, view: Independence | None = None) -> list[Ranked]:
+def ranking(
+    session: Session,
+    cohort: Cohort,
+    view: Independence | None = None,
+    *,
+    applicant_id: int | None = None,
+) -> list[Ranked]:
     """Applicants of `cohort` by composite score, best first (latest submission per task),
-    from the task scores and flags that `view` may see (all of them without one)."""
+    from the task scores and flags that `view` may see (all of them without one).
+
+    With `applicant_id`, that applicant alone: a composite depends on the applicant's own
+    submissions only, so one submission's page need not read the whole cohort.
+    """
     score: Callable[[Submission], float | None] = view.task_score if view else _stored_score
     flag: Callable[[Submission], bool] = (
         (lambda s: bool(view.summary(s)["integrity_flag"])) if view else _stored_flag
@@ -286,7 +296,10 @@ def ranking(session: Session, cohort: Cohort, view: Independence | None = None) 
     rows = session.execute(
         select(Submission, TaskRow.kind, TaskRow.rubric)
         .join(TaskRow, TaskRow.id == Submission.task_id)
-        .where(Submission.cohort_id == cohort.id)
+        .where(
+            Submission.cohort_id == cohort.id,
+            true() if applicant_id is None else Submission.applicant_id == applicant_id,
+        )
         .order_by(Submission.applicant_id, Submission.task_id, Submission.id)
     ).all()
     latest: dict[int, dict[str, tuple[Submission, str, bool]]] = defaultdict(dict)
@@ -328,7 +341,7 @@ def _stored_flag(sub: Submission) -> bool:
 def applicant_composite(
     session: Session, applicant: Applicant, view: Independence | None = None
 ) -> Ranked | None:
-    for r in ranking(session, applicant.cohort, view):
+    for r in ranking(session, applicant.cohort, view, applicant_id=applicant.id):
         if r.applicant_id == applicant.id:
             return r
     return None
