@@ -4,7 +4,7 @@ integrity pass)."""
 from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, Request, status
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -146,10 +146,13 @@ def integrity(
 
 
 @router.get("/review/tasks/{task_id}", response_class=HTMLResponse, include_in_schema=False)
-def task_page(
-    task_id: str, request: Request, who: CurrentReviewer, db: SessionDep, message: str = ""
+def task_page(task_id: str, request: Request, who: CurrentReviewer, db: SessionDep) -> HTMLResponse:
+    return _task_page(request, who, db, _task(db, task_id))
+
+
+def _task_page(
+    request: Request, who: Principal, db: Session, task: TaskRow, message: str = ""
 ) -> HTMLResponse:
-    task = _task(db, task_id)
     assert who.user is not None
     lines = calibration.task_calibration(db, task)
     if who.user.role != "operator":  # a reviewer sees their own line only
@@ -159,22 +162,25 @@ def task_page(
         "task.html.j2",
         who,
         task=task,
-        agreement=agreement(db, task_id, independence(db, who)),
+        agreement=agreement(db, task.id, independence(db, who)),
         calibration=lines,
         calibration_rule=calibration.RULE,
         message=message,
     )
 
 
-@router.post("/review/tasks/{task_id}/integrity", include_in_schema=False)
+@router.post(
+    "/review/tasks/{task_id}/integrity", response_class=HTMLResponse, include_in_schema=False
+)
 def integrity_form(
-    task_id: str, who: CurrentOperator, db: SessionDep, services: ServicesDep
-) -> RedirectResponse:
-    from urllib.parse import quote
-
-    done = _integrity(db, services, _task(db, task_id), who)
+    task_id: str, request: Request, who: CurrentOperator, db: SessionDep, services: ServicesDep
+) -> HTMLResponse:
+    """Run the pass and show the task page with its result (worded here, never taken from
+    the address, so no link can make the page say something else)."""
+    task = _task(db, task_id)
+    done = _integrity(db, services, task, who)
     message = (
         f"Integrity pass: {done.compared} submissions compared "
         f"({done.code_method} / {done.prose_method}), {len(done.flagged_pairs)} pair(s) flagged."
     )
-    return RedirectResponse(f"/review/tasks/{task_id}?message={quote(message)}", status_code=303)
+    return _task_page(request, who, db, task, message)

@@ -222,3 +222,35 @@ def test_calibration_on_the_task_page(world: World) -> None:
     table = mine.split('id="calibration-table"')[1].split("</table>")[0]
     assert ">rev2<" in table and ">rev<" not in table and "outlier" not in table
     assert "You see your own line only." in mine
+    # The page's message is its own: a sentence in the address is not shown.
+    assert (
+        "Visit evil"
+        not in world.operator.get("/review/tasks/py-rubric", params={"message": "Visit evil"}).text
+    )
+
+
+def test_hostile_names_and_reasons_print_as_text(world: World) -> None:
+    evil = '<img src=x onerror="alert(1)">'
+    ops = world.operator
+    r = ops.post(
+        "/api/v1/invitations",
+        json={"cohort": "c1", "email": "eve@example.org", "name": evil},
+    )
+    assert r.status_code == 201, r.text
+    ops.patch(f"/api/v1/cohorts/{world.cohort_id}", json={"blind": False})  # names shown
+    token = r.json()["token"]
+    sid = world.svc.upload(world.svc.applicant(token), RIGHT, task="py-rubric").json()["id"]
+    rev, rev2 = _uid(world, "rev"), _uid(world, "rev2")
+    _auto(world, per_submission=1, reviewer_ids=[rev])
+    r = ops.post(
+        "/api/v1/conflicts", json={"reviewer_id": rev2, "submission_id": sid, "reason": evil}
+    )
+    assert r.status_code == 201
+    pages = [
+        ops.get(f"/admin/assignments?cohort={world.cohort_id}").text,
+        world.reviewer.get("/review/queue").text,
+        ops.get("/review/progress").text,
+    ]
+    assert "&lt;img src=x" in pages[0] and "&lt;img src=x" in pages[1]
+    for html in pages:
+        assert "<img src=x" not in html
