@@ -282,7 +282,7 @@ def ranking(
     *,
     applicant_id: int | None = None,
 ) -> list[Ranked]:
-    """Applicants of `cohort` by composite score, best first (latest submission per task),
+    """Applicants of `cohort` by composite score, best first (the counted submission per task),
     from the task scores and flags that `view` may see (all of them without one).
 
     With `applicant_id`, that applicant alone: a composite depends on the applicant's own
@@ -298,6 +298,8 @@ def ranking(
         .join(TaskRow, TaskRow.id == Submission.task_id)
         .where(
             Submission.cohort_id == cohort.id,
+            # The submission that counts for each task: superseded uploads never rank.
+            Submission.counted.is_(True),
             true() if applicant_id is None else Submission.applicant_id == applicant_id,
         )
         .order_by(Submission.applicant_id, Submission.task_id, Submission.id)
