@@ -22,6 +22,7 @@ from rich.console import Console
 
 from grader import __version__
 from grader.errors import AssessError
+from grader.judge.cli import judge_app  # Typer and Rich only: no model is loaded here
 
 if TYPE_CHECKING:
     # Loaded inside the commands that use them: `assess --help` stays quick.
@@ -41,6 +42,7 @@ task_app = typer.Typer(help="Author tasks: scaffold, prepare, validate.", no_arg
 images_app = typer.Typer(help="Build the sandbox images.", no_args_is_help=True)
 app.add_typer(task_app, name="task")
 app.add_typer(images_app, name="images")
+app.add_typer(judge_app, name="judge")
 
 err = Console(stderr=True, highlight=False)
 out = Console(highlight=False)
