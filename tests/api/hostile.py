@@ -35,9 +35,11 @@ RAW = "<x-evil"
 # Every field that holds hostile data in the seeded service.
 FIELDS = (
     "task-title", "instructions", "criterion", "descriptor", "cohort", "applicant-name",
-    "email", "username", "comment", "note", "check-name", "feedback", "next", "error",
-    "message", "upload", "file-name", "file-text", "file-markdown",
+    "email", "username", "comment", "note", "check-name", "feedback", "next", "upload",
+    "file-name", "file-text", "file-markdown", "inline-comment", "conflict",
 )  # fmt: skip
+# Also sent, and never shown at all: ?error= and ?message= (pages no longer echo a sentence
+# from the address) and a hostile sort key (the 422 page names the parameter, not its value).
 # The seeded submission's files beyond main.py: a hostile name, hostile text and Markdown.
 HOSTILE_NAME = "notes/" + evil("file-name") + ".txt"
 HOSTILE_FILES = {
@@ -97,11 +99,17 @@ class Seeded:
                 f"/review/submissions/{sid}?error={quote(evil('error'))}",
                 f"/review/cohorts/{self.cohort_id}",
                 f"/review/tasks/{tid}?message={quote(evil('message'))}",
+                "/admin/assignments",
+                "/review/progress",
+                f"/review?sort={quote(evil('sort'))}",  # a 422 page naming the parameter
+                f"/review/submissions/{sid + 10_000}",  # a 404 page
             ],
             "reviewer": [
                 "/review",
                 f"/review/submissions/{sid}",
                 *(f"/review/submissions/{sid}/files/{quote(p)}" for p in HOSTILE_FILES),
+                "/review/queue",
+                "/review/progress",
             ],
             "applicant": ["/portal", f"/portal/tasks/{tid}/instructions"],
             "anonymous": [
@@ -120,12 +128,13 @@ def upload_with_hostile_name() -> bytes:
 
 def seed(services: Services, timeout: float = 60) -> Seeded:
     """A non-blind cohort, an operator, a reviewer with a hostile name, an applicant with a
-    hostile name and email, a graded submission and a review with hostile comment and note."""
+    hostile name and email, a graded submission assigned to the reviewer, a review with
+    hostile comment and note, a hostile inline comment and a hostile conflict reason."""
     from sqlalchemy import select
 
     from api import accounts
     from api.core.db import transaction
-    from api.models import Submission, TaskRow, User
+    from api.models import Assignment, ReviewComment, ReviewConflict, Submission, TaskRow, User
     from api.reviewing import ReviewInput, save_review
     from api.uploads import receive
 
@@ -164,4 +173,24 @@ def seed(services: Services, timeout: float = 60) -> Seeded:
             comment=evil("comment"),
         )
         save_review(s, sub, reviewer, data)
+        s.add(Assignment(submission_id=sid, reviewer_id=reviewer.id, assigned_by=evil("by")))
+        s.add(
+            ReviewComment(
+                submission_id=sid,
+                reviewer_id=reviewer.id,
+                path=sorted(HOSTILE_FILES)[0],
+                line=1,
+                body=evil("inline-comment"),
+            )
+        )
+        ops = s.scalar(select(User).where(User.username == "ops"))
+        assert ops is not None
+        s.add(
+            ReviewConflict(
+                reviewer_id=ops.id,
+                applicant_id=sub.applicant_id,
+                reason=evil("conflict"),
+                declared_by=evil("declared-by"),
+            )
+        )
     return Seeded(cohort_id=cohort_id, submission_id=sid, token=token, username=username)

@@ -15,7 +15,11 @@ from tests.api.test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, _need_bro
 
 pytestmark = [pytest.mark.browser]
 
-INJECTED = "x-evil, script:not([src]), img[src='x'], form[action*='evil'], meta[http-equiv]"
+# A form of ours may carry a hostile filter value in its (URL-encoded, same-origin) action.
+INJECTED = (
+    "x-evil, script:not([src]), img[src='x'], form[action*='evil']:not([action^='/']), "
+    "meta[http-equiv]"
+)
 
 
 def test_pages_with_hostile_data_run_nothing_and_inject_nothing(
