@@ -452,6 +452,7 @@ class Listing:
     first: Cursor | None = None  # the first and last row's positions (for previous / next)
     final: Cursor | None = None
     notices: list[str] = field(default_factory=list)
+    position: int = 0  # rows before this page's first, in this order
 
 
 def _after(col: Any, c: Cursor, descending: bool) -> ColumnElement[bool]:
@@ -512,37 +513,47 @@ def list_page(db: Session, secret: bytes, who: Principal, f: Filters) -> Listing
     def last_page() -> Any:
         return fetch([], True, total - (pages - 1) * f.per_page or f.per_page)
 
-    number = 1
+    # `position`: how many rows come before this page's first, in this order.
     if f.last:
-        rows, number = last_page(), pages
+        rows = last_page()
+        position = total - len(rows)
     elif f.after is not None:
         rows = fetch([_after(col, f.after, descending)], False, f.per_page)
         if not rows and total:
             notices.append("That page is past the end now; showing the last page.")
-            rows, number = last_page(), pages
+            rows = last_page()
+        position = -1
     elif f.before is not None:
         rows = fetch([_before(col, f.before, descending)], True, f.per_page)
         if len(rows) < f.per_page:  # reached the start: the first page, full
             rows = fetch([], False, f.per_page)
+        position = -1
     elif f.page > pages:
         if total:
             notices.append(f"There are only {pages} page(s); showing the last.")
-        rows, number = last_page(), pages
+        rows = last_page()
+        position = total - len(rows)
     else:
-        rows, number = fetch([], False, f.per_page, (f.page - 1) * f.per_page), f.page
-    if rows and (f.after is not None or f.before is not None) and not notices:
-        first = Cursor(rows[0][1], rows[0][0].id)
-        ahead = db.scalar(
-            select(func.count(Submission.id)).where(*conds, _before(col, first, descending))
-        )
-        number = min(pages, (ahead or 0) // f.per_page + 1)
+        rows = fetch([], False, f.per_page, (f.page - 1) * f.per_page)
+        position = (f.page - 1) * f.per_page
+    if position < 0:  # a cursor's page: count what lies before it (an indexed range count)
+        position = 0
+        if rows:
+            first = Cursor(rows[0][1], rows[0][0].id)
+            position = (
+                db.scalar(
+                    select(func.count(Submission.id)).where(*conds, _before(col, first, descending))
+                )
+                or 0
+            )
+    number = min(pages, position // f.per_page + 1)
     subs = [s for s, _ in rows]
     cohorts = {c.id: c for c in db.scalars(select(Cohort))}
     later = superseded_by(db, subs)
     items = [
         row(secret, s, cohorts[s.cohort_id], who, view, superseded_by=later.get(s.id)) for s in subs
     ]
-    at_end = number >= pages
+    more = position + len(rows) < total
     return Listing(
         result=Page(
             items=items,
@@ -550,13 +561,14 @@ def list_page(db: Session, secret: bytes, who: Principal, f: Filters) -> Listing
             page=number,
             per_page=f.per_page,
             pages=pages,
-            next_cursor=Cursor(rows[-1][1], subs[-1].id).encode() if rows and not at_end else None,
-            prev_cursor=Cursor(rows[0][1], subs[0].id).encode() if rows and number > 1 else None,
+            next_cursor=Cursor(rows[-1][1], subs[-1].id).encode() if rows and more else None,
+            prev_cursor=Cursor(rows[0][1], subs[0].id).encode() if rows and position else None,
         ),
         pages=pages,
         first=Cursor(rows[0][1], subs[0].id) if rows else None,
         final=Cursor(rows[-1][1], subs[-1].id) if rows else None,
         notices=notices,
+        position=position,
     )
 
 
