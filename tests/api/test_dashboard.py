@@ -160,6 +160,15 @@ def test_page_numbers_are_bounded_and_keyset_pages_walk_the_order(world: World) 
         assert [i["id"] for i in last["items"]] == expected[-1:] and last["page"] == 4
         back = rev.get("/api/v1/submissions", params={**base, "before": last["prev_cursor"]}).json()
         assert [i["id"] for i in back["items"]] == expected[2:3] and back["page"] == 3
+    # A cursor off the page grid (after the first row, two per page): rows 2-3, with both a
+    # previous and a next page.
+    base = {"sort": "id", "order": "asc", "per_page": 1}
+    one = rev.get("/api/v1/submissions", params=base).json()
+    off = rev.get(
+        "/api/v1/submissions", params={**base, "per_page": 2, "after": one["next_cursor"]}
+    ).json()
+    assert [i["id"] for i in off["items"]] == sorted(subs)[1:3]
+    assert off["prev_cursor"] and off["next_cursor"] and off["page"] == 1
     # A page past the end answers the last; a forged cursor is a clear 422.
     assert rev.get("/api/v1/submissions", params={"per_page": 1, "page": 50}).json()["page"] == 4
     r = rev.get("/api/v1/submissions", params={"after": "bm90IGEgY3Vyc29y"})
