@@ -6,6 +6,8 @@
 This module imports only Typer and Rich at import time: `assess --help` loads it, and must
 not pay for transformers or torch (the providers load them inside the commands).
 Exit status: 0 done; 1 a provider call failed for some judgment; 2 bad input (one line).
+Statuses are raised as SystemExit: the composed CLI runs Click with standalone_mode=False,
+which would turn typer.Exit into a return value and lose the status.
 """
 
 from __future__ import annotations
@@ -60,7 +62,7 @@ def _user_errors() -> Iterator[None]:
         yield
     except AssessError as e:
         err.print(f"[red]error:[/red] {_line(str(e))}", soft_wrap=True)
-        raise typer.Exit(2) from None
+        raise SystemExit(2) from None
 
 
 def _line(s: str, limit: int | None = None) -> str:
@@ -128,6 +130,7 @@ def run_cmd(
     """Pre-score every rubric criterion of each submission, with quotes as evidence."""
     import tempfile
 
+    from grader.errors import AssessError, IntakeError
     from grader.intake import intake
     from grader.judge.cache import JudgeCache
     from grader.judge.runner import judge
@@ -136,7 +139,7 @@ def run_cmd(
     kind = (provider or os.environ.get(ENV_PROVIDER) or "local").lower()
     if kind not in ("local", "http"):
         err.print(f"[red]error:[/red] --provider must be local or http, not {_line(kind)}")
-        raise typer.Exit(2)
+        raise SystemExit(2)
     with _user_errors(), tempfile.TemporaryDirectory(prefix="assess-judge-") as tmp:
         task = load_task(task_dir)
         factory, config = _provider(kind, model, base_url)
@@ -150,9 +153,16 @@ def run_cmd(
                 "price_completion_per_1k": price_completion,
             }
         )
+        if task.rubric is None:
+            raise AssessError(f"{task.root}: the task has no rubric.toml: nothing to judge")
         roots = []
         for i, sub in enumerate(submissions):
-            got = intake(sub, task.spec.submission, Path(tmp) / str(i), notebook=task.spec.notebook)
+            try:
+                got = intake(
+                    sub, task.spec.submission, Path(tmp) / str(i), notebook=task.spec.notebook
+                )
+            except IntakeError as e:
+                raise IntakeError(f"{sub}: {e}") from None
             roots.append((str(sub), got.root))
         result = judge(
             task,
@@ -168,7 +178,7 @@ def run_cmd(
         sys.stdout.write(result.model_dump_json(indent=2) + "\n")
     else:
         _print_run(result)
-    raise typer.Exit(1 if result.errors else 0)
+    raise SystemExit(1 if result.errors else 0)
 
 
 def _provider(kind: str, model: str | None, base_url: str | None) -> tuple[Any, JudgeConfig]:
