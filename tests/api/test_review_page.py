@@ -222,3 +222,24 @@ def test_page_shows_only_comments_the_reviewer_may_see(world: World) -> None:
 def test_bad_page_parameters_are_refused(world: World, bad: str) -> None:
     sid = _graded(world, world.alice, RIGHT)
     assert world.reviewer.get(f"/review/submissions/{sid}?{bad}").status_code == 422
+
+
+def test_rubric_criteria_may_name_relative_files(tmp_path: Path) -> None:
+    from grader.errors import TaskSpecError
+    from grader.rubric import load_rubric
+
+    named = RUBRIC_TOML.replace(
+        'name = "Experimental judgement"\n',
+        'name = "Experimental judgement"\nfiles = ["writeup.md", "src/*.py"]\n',
+    )
+    (tmp_path / "rubric.toml").write_text(named)
+    rubric = load_rubric(tmp_path)
+    assert rubric is not None
+    assert [c.files for c in rubric.criteria] == [(), ("writeup.md", "src/*.py")]
+    assert rubric.model_dump(mode="json")["criteria"][1]["files"] == ["writeup.md", "src/*.py"]
+    for bad in ('"/etc/passwd"', '""', "3"):
+        (tmp_path / "rubric.toml").write_text(
+            RUBRIC_TOML.replace("max_score = 10\n", f"max_score = 10\nfiles = [{bad}]\n", 1)
+        )
+        with pytest.raises(TaskSpecError, match="files"):
+            load_rubric(tmp_path)
