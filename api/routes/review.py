@@ -44,6 +44,8 @@ REPORT_CSP = (
     "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'"
 )
 MAX_OPEN_FILES = 4  # files rendered inline; the rest are one click away in the tree
+INLINE_BYTES = 48 * 1024  # of a text file on the review page (its own page shows 200 KB)
+INLINE_NOTEBOOK_BYTES = 4 * 1024 * 1024
 # Query parameters that are the page's own, not the dashboard filter's.
 PAGE_PARAMS = ("saved", "done", "queue")
 
@@ -129,6 +131,19 @@ def opened_files(rubric: dict[str, Any], m: Manifest) -> list[tuple[str, list[st
     return [(p, []) for p in out]
 
 
+def inline(entry: FileEntry, data: bytes) -> Rendered:
+    """A file as the review page shows it: its beginning only when long (the file's own
+    page shows up to the viewer's cap), so one long file never slows every page down."""
+    if entry.kind == "notebook" and len(data) > INLINE_NOTEBOOK_BYTES:
+        return Rendered(problem="a large notebook: open the file to read it")
+    if entry.kind in ("code", "markdown", "text", "csv", "json") and len(data) > INLINE_BYTES:
+        cut = data.rfind(b"\n", 0, INLINE_BYTES) + 1 or INLINE_BYTES
+        shown = render(entry, data[:cut], heading_shift=2)
+        shown.truncated = True
+        return shown
+    return render(entry, data, heading_shift=2)
+
+
 def _evidence(
     services: Services, sub: Submission, rubric: dict[str, Any]
 ) -> tuple[list[Node], list[OpenFile], str]:
@@ -139,7 +154,7 @@ def _evidence(
         opened = []
         for path, criteria in opened_files(rubric, m):
             entry, data = read_file(services.blobs, sub.blob_sha256, suffix, path)
-            opened.append(OpenFile(entry, render(entry, data, heading_shift=2), criteria))
+            opened.append(OpenFile(entry, inline(entry, data), criteria))
         return file_tree(m), opened, ""
     except StorageError as e:
         log.error("submission %d: %s", sub.id, e)

@@ -243,3 +243,19 @@ def test_rubric_criteria_may_name_relative_files(tmp_path: Path) -> None:
         )
         with pytest.raises(TaskSpecError, match="files"):
             load_rubric(tmp_path)
+
+
+def test_long_files_open_inline_by_their_beginning() -> None:
+    from api.routes.review import INLINE_BYTES, inline
+
+    code = b"".join(b"x_%d = %d\n" % (i, i) for i in range(20_000))
+    shown = inline(FileEntry("main.py", len(code), "0" * 64, "code"), code)
+    assert shown.truncated and 0 < len(shown.lines) < 20_000
+    assert sum(len(str(x)) for x in shown.lines) < 40 * INLINE_BYTES  # markup of the start only
+    small = inline(FileEntry("main.py", 8, "0" * 64, "code"), b"x = 1\n")
+    assert not small.truncated and len(small.lines) == 1
+    big_nb = b"{" + b" " * (5 * 1024 * 1024) + b"}"
+    assert (
+        "open the file"
+        in inline(FileEntry("a.ipynb", len(big_nb), "0" * 64, "notebook"), big_nb).problem
+    )
