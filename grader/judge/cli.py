@@ -125,6 +125,14 @@ def run_cmd(
     no_cache: Annotated[
         bool, typer.Option("--no-cache", help="Neither read nor write the cache.")
     ] = False,
+    ratings: Annotated[
+        Path | None,
+        typer.Option(
+            "--ratings",
+            help="Also write the valid pre-scores as review-set rows (CSV, rater 'judge') for "
+            "`assess judge agreement`.",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON only, on stdout.")] = False,
 ) -> None:
     """Pre-score every rubric criterion of each submission, with quotes as evidence."""
@@ -174,6 +182,8 @@ def run_cmd(
             criteria=criterion or None,
             progress=lambda s: err.print(f"[dim]judging {_line(s)}[/dim]"),
         )
+    if ratings is not None:
+        _write_ratings(result, ratings)
     if as_json:
         sys.stdout.write(result.model_dump_json(indent=2) + "\n")
     else:
@@ -200,6 +210,21 @@ def _provider(kind: str, model: str | None, base_url: str | None) -> tuple[Any, 
         return http
 
     return remote, JudgeConfig(provider="http", model=http.model, base_url=http.base_url)
+
+
+def _write_ratings(run: JudgeRun, path: Path) -> None:
+    """The ok judgments as review-set rows (grader.judge.agreement's format)."""
+    import csv
+
+    from grader.judge.agreement import COLUMNS, JUDGE
+
+    with path.open("w", encoding="utf-8", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(COLUMNS)
+        for sub in run.submissions:
+            for j in sub.judgments:
+                if j.status == "ok" and j.level is not None:
+                    w.writerow([run.task, j.criterion, sub.submission, JUDGE, f"{j.level:g}"])
 
 
 def _print_run(run: JudgeRun) -> None:
