@@ -9,8 +9,10 @@ stopped by transformers' ``max_time`` and raises :class:`ProviderTimeout`.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
+import io
 import threading
 import time
 from pathlib import Path
@@ -54,14 +56,16 @@ def load(path: Path | None = None) -> tuple[Any, Any]:
                 raise ProviderError(
                     f"local judge: {e.name} is not installed (install the 'judge' extra)"
                 ) from None
-            # No progress bars on stderr: `assess judge --json` keeps its output clean.
+            # The GGUF conversion draws progress bars on stderr whatever transformers' own
+            # setting says; a judge run's stderr carries our progress lines only.
             transformers.utils.logging.disable_progress_bar()
-            tokenizer = transformers.AutoTokenizer.from_pretrained(
-                str(path.parent), gguf_file=path.name
-            )
-            model = transformers.AutoModelForCausalLM.from_pretrained(
-                str(path.parent), gguf_file=path.name
-            )
+            with contextlib.redirect_stderr(io.StringIO()):
+                tokenizer = transformers.AutoTokenizer.from_pretrained(
+                    str(path.parent), gguf_file=path.name
+                )
+                model = transformers.AutoModelForCausalLM.from_pretrained(
+                    str(path.parent), gguf_file=path.name
+                )
             model.eval()
             _loaded[path] = (tokenizer, model)
         return _loaded[path]
