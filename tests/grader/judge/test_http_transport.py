@@ -8,69 +8,16 @@ bodies are written here): test_http_real.py does that against `transformers serv
 
 from __future__ import annotations
 
-import json
-import threading
 import time
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from grader.judge.providers.base import Message, ProviderError, ProviderTimeout
 from grader.judge.providers.http import HttpProvider
 
-ANSWER = {
-    "choices": [{"message": {"role": "assistant", "content": '{"level": 4}'}}],
-    "usage": {"prompt_tokens": 12, "completion_tokens": 5},
-}
+from .conftest import ANSWER, Script
+
 MESSAGES: list[Message] = [{"role": "user", "content": "hi"}]
-
-
-class Script:
-    """What the server answers, in order: (status, headers, body, delay_s); the last repeats."""
-
-    def __init__(self, *steps: tuple[int, dict[str, str], object, float]) -> None:
-        self.steps = list(steps)
-        self.requests: list[tuple[str, dict[str, str], dict[str, object]]] = []
-
-    def next(self) -> tuple[int, dict[str, str], object, float]:
-        return self.steps.pop(0) if len(self.steps) > 1 else self.steps[0]
-
-
-@pytest.fixture
-def server() -> Iterator[tuple[str, list[Script]]]:
-    scripts: list[Script] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            script = scripts[0]
-            length = int(self.headers.get("Content-Length", "0"))
-            body = json.loads(self.rfile.read(length))
-            script.requests.append((self.path, dict(self.headers), body))
-            status, headers, payload, delay = script.next()
-            time.sleep(delay)
-            data = json.dumps(payload).encode()
-            try:
-                self.send_response(status)
-                for k, v in headers.items():
-                    self.send_header(k, v)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-            except (BrokenPipeError, ConnectionResetError):
-                pass  # the client gave up (timeout test)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}/v1", scripts
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
 
 
 def provider(
