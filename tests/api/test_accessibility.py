@@ -79,10 +79,6 @@ PAGES = (
     Page("assignments", "operator", "/admin/assignments"),
 )
 
-# Pages owned elsewhere whose violations are listed in the findings for their owners; each
-# entry is a strict xfail, so the case fails loudly once the page is fixed and the entry stays.
-KNOWN: dict[str, str] = {}
-
 
 def _seed(services: Services, base_url: str) -> dict[str, Any]:
     """The site's people, Alice's graded and once-reviewed submission, Bob's, and who is
@@ -201,11 +197,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 @pytest.mark.browser
 @pytest.mark.parametrize("width", WIDTHS, ids=[f"{w}px" for w in WIDTHS])
 @pytest.mark.parametrize("spec", PAGES, ids=[p.name for p in PAGES])
-def test_page_is_accessible_and_fits(
-    site: Site, spec: Page, width: int, request: pytest.FixtureRequest
-) -> None:
-    if spec.name in KNOWN:
-        request.applymarker(pytest.mark.xfail(strict=True, reason=KNOWN[spec.name]))
+def test_page_is_accessible_and_fits(site: Site, spec: Page, width: int) -> None:
     url = site.url + spec.path.format(**site.ids)
     page = site.contexts[spec.role].new_page()
     page.set_viewport_size({"width": width, "height": 900})
@@ -258,18 +250,14 @@ def _widest(page: Any) -> str:
     return ", ".join(f"{name} ({right:.0f}px)" for right, name in out)
 
 
-# The states a page is in after a form is sent, checked like the pages. Keys as in KNOWN.
+# The states a page is in after a form is sent, checked like the pages.
 AFTER_FORMS = ("login-refused", "review-refused", "invite-refused-and-sent")
 
 
 @pytest.mark.browser
 @pytest.mark.parametrize("width", WIDTHS, ids=[f"{w}px" for w in WIDTHS])
 @pytest.mark.parametrize("case", AFTER_FORMS)
-def test_pages_after_a_form_is_sent(
-    site: Site, case: str, width: int, request: pytest.FixtureRequest
-) -> None:
-    if case in KNOWN:
-        request.applymarker(pytest.mark.xfail(strict=True, reason=KNOWN[case]))
+def test_pages_after_a_form_is_sent(site: Site, case: str, width: int) -> None:
     role = {"login-refused": "anonymous", "review-refused": "reviewer"}.get(case, "operator")
     # A failed sign-in gets a context of its own: the shared anonymous one stays as it was.
     context = axe_context(site.contexts["anonymous"].browser) if case == "login-refused" else None
