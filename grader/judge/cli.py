@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -191,7 +191,9 @@ def run_cmd(
     raise SystemExit(1 if result.errors else 0)
 
 
-def _provider(kind: str, model: str | None, base_url: str | None) -> tuple[Any, JudgeConfig]:
+def _provider(
+    kind: str, model: str | None, base_url: str | None
+) -> tuple[Callable[[], Provider], JudgeConfig]:
     """A factory for the provider (made on the first cache miss) and the base configuration."""
     from grader.judge.model import JudgeConfig
 

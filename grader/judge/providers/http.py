@@ -7,7 +7,8 @@ bearer token; never logged or stored). Standard library only: urllib.
 Transient failures (HTTP 429 and 5xx, timeouts, refused or reset connections) are retried
 with exponential backoff, at most `retries` times; a ``Retry-After`` header is honoured up
 to `max_backoff_s`. Other 4xx answers fail at once. Each attempt is bounded by the call's
-`timeout_s`, measured over the whole attempt (connect, send, every read).
+`timeout_s`: connecting and every read wait at most that long, and an answer still
+arriving when the attempt's total time passes it is abandoned.
 """
 
 from __future__ import annotations
