@@ -26,6 +26,11 @@ installed() {
 }
 
 if ! installed; then
+  if ! command -v npm >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "ensure-axe: installing npm from Debian's packages" >&2
+    (export DEBIAN_FRONTEND=noninteractive; apt-get update -qq >/dev/null \
+      && apt-get install -y -qq --no-install-recommends npm >/dev/null) || true
+  fi
   command -v npm >/dev/null 2>&1 || {
     echo "ensure-axe: npm is missing (Debian: apt-get install npm)" >&2
     exit 1
