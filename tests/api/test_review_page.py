@@ -202,6 +202,10 @@ def test_queue_mode_walks_my_assignments(world: World) -> None:
     r = c.post(f"/review/submissions/{b1}/review?queue=mine", data=form, follow_redirects=False)
     assert r.headers["location"] == f"/review/submissions/{b1}?queue=mine&saved={b1}&done=1"
     assert "Your queue has no unreviewed submission left." in c.get(r.headers["location"]).text
+    # In my queue the page offers to declare a conflict of interest (the queue's own form).
+    assert 'action="/review/queue/conflict"' in landed
+    assert f'<input type="hidden" name="submission_id" value="{b1}">' in landed
+    assert 'action="/review/queue/conflict"' not in c.get(f"/review/submissions/{b1}").text
 
 
 def test_page_shows_only_comments_the_reviewer_may_see(world: World) -> None:
