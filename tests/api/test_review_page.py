@@ -263,3 +263,12 @@ def test_long_files_open_inline_by_their_beginning() -> None:
         "open the file"
         in inline(FileEntry("a.ipynb", len(big_nb), "0" * 64, "notebook"), big_nb).problem
     )
+
+
+def test_a_superseded_upload_says_which_one_counts(world: World) -> None:
+    old = _graded(world, world.alice, RIGHT)
+    new = _graded(world, world.alice, WRONG)
+    page = world.reviewer.get(f"/review/submissions/{old}").text
+    marked = page[page.index('id="superseded"') :]
+    assert f'<a href="/review/submissions/{new}">#{new}</a>' in marked[: marked.index("</span>")]
+    assert 'id="superseded"' not in world.reviewer.get(f"/review/submissions/{new}").text
