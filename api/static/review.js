@@ -31,9 +31,9 @@
   const form = document.getElementById("review-form");
   if (form) {
     document.addEventListener("keydown", function (e) {
-      if (e.ctrlKey || e.metaKey || e.altKey || e.defaultPrevented) return;
+      if (e.ctrlKey || e.metaKey || e.altKey || e.defaultPrevented || typing(e.target)) return;
       if (e.key === "?") { e.preventDefault(); toggleHelp(); return; }
-      if ((help && help.open) || typing(e.target)) return;
+      if (help && help.open) return;
       if (e.key === "j") follow("nav-next");
       else if (e.key === "k") follow("nav-prev");
       else if (e.key === "n") follow("nav-queue-next");

@@ -75,8 +75,9 @@ def test_review_page_one_screen_shortcuts_and_narrow_layout(
 
         # Letters typed in a field stay in the field; j outside a field goes to the next.
         page.fill("#review-comment", "")
-        page.locator("#review-comment").type("jks")
-        expect(page.locator("#review-comment")).to_have_value("jks")
+        page.locator("#review-comment").type("jks?n")
+        expect(page.locator("#review-comment")).to_have_value("jks?n")
+        expect(dialog).to_be_hidden()
         assert page.url.endswith(f"/review/submissions/{first}?{query}")
         page.evaluate("document.activeElement.blur()")
         page.keyboard.press("j")
