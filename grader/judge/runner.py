@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -154,13 +155,15 @@ def _skipped(criterion: Criterion) -> Judgment:
     )
 
 
-def _failed(criterion: Criterion, reason: str, code: str) -> Judgment:
+def _failed(criterion: Criterion, reason: str, code: str, seconds: float) -> Judgment:
+    """A failed call still counts as a call and its time (its tokens are unknown)."""
     return Judgment(
         criterion=criterion.id,
         status="error",
         max_score=criterion.max_score,
         reason=reason,
         reason_code=code,
+        usage=Usage(calls=1, latency_s=round(seconds, 4)),
     )
 
 
@@ -172,6 +175,7 @@ def _call(
     full_text: str,
     injections: list[Injection],
 ) -> Judgment:
+    start = time.monotonic()
     try:
         done = get_provider().complete(
             messages,
@@ -181,9 +185,9 @@ def _call(
             timeout_s=config.timeout_s,
         )
     except ProviderTimeout as e:
-        return _failed(criterion, str(e), "timeout")
+        return _failed(criterion, str(e), "timeout", time.monotonic() - start)
     except ProviderError as e:
-        return _failed(criterion, str(e), "provider")
+        return _failed(criterion, str(e), "provider", time.monotonic() - start)
     usage = Usage(
         calls=1,
         prompt_tokens=done.prompt_tokens,

@@ -103,3 +103,4 @@ def test_an_unreachable_server_is_reported_per_judgment_with_status_1(tmp_path: 
         and "cannot connect" in j["reason"]
     )
     assert run["errors"] == 1 and not (tmp_path / "cache").exists()  # failures are not cached
+    assert run["usage"]["calls"] == 1 and run["usage"]["latency_s"] > 0  # the attempt counts
