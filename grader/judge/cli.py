@@ -255,9 +255,13 @@ def _print_run(run: JudgeRun) -> None:
     out.print(
         f"{u.calls} model call(s), {u.prompt_tokens} + {u.completion_tokens} tokens, "
         f"{u.latency_s:.1f} s, cost {u.cost:.4f}; {run.cache_hits} cached; "
-        f"{run.discarded} discarded {dict(sorted(run.discarded_by_reason.items()))}; "
+        f"{run.discarded} discarded{_reasons(run.discarded_by_reason)}; "
         f"{run.flagged} flagged; {run.errors} failed; {run.skipped} skipped (budget)"
     )
+
+
+def _reasons(counts: dict[str, int]) -> str:
+    return f" ({', '.join(f'{k} {v}' for k, v in sorted(counts.items()))})" if counts else ""
 
 
 @judge_app.command("agreement")
