@@ -151,7 +151,7 @@ def export_csv(
         seen = view.summary(s)
         w.writerow(
             [
-                _csv_safe(label), r.rank if r else "", f"{r.composite:.4f}" if r else "",
+                csv_safe(label), r.rank if r else "", f"{r.composite:.4f}" if r else "",
                 r.provisional if r else "", s.task_id, s.id, s.status,
                 _fmt(s.score), _fmt(s.max_score), _fmt(seen["manual_frac"]),
                 _fmt(seen["task_score"]), seen["tier"] or "", s.review_count,
@@ -170,7 +170,7 @@ def _fmt(x: float | None) -> str:
     return "" if x is None else f"{x:.4f}".rstrip("0").rstrip(".")
 
 
-def _csv_safe(value: str) -> str:
+def csv_safe(value: str) -> str:
     """Keep spreadsheet formulas out of exports (CSV injection)."""
     return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 

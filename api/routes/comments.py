@@ -21,7 +21,7 @@ from api import comments
 from api.comments import Anchor, CommentEdit, CommentError, CommentForbidden, CommentIn
 from api.deps import CurrentOperator, CurrentReviewer, Principal, RowId, ServicesDep, SessionDep
 from api.models import Cohort, ReviewComment, Submission
-from api.routes.cohorts import _csv_safe, get_cohort
+from api.routes.cohorts import csv_safe, get_cohort
 from api.routes.files import file_page_response, review_context, unreadable
 from api.routes.submissions import _get
 from api.services import Services
@@ -149,8 +149,8 @@ def export_csv(
         label = applicant_label(services.secret, sub.applicant, cohort, who)
         w.writerow(
             [
-                _csv_safe(label), sub.task_id, sub.id, _csv_safe(c.reviewer.username),
-                _csv_safe(c.path), c.line or "", c.cell or "", _csv_safe(c.body),
+                csv_safe(label), sub.task_id, sub.id, csv_safe(c.reviewer.username),
+                csv_safe(c.path), c.line or "", c.cell or "", csv_safe(c.body),
                 c.created_at.isoformat(timespec="seconds"),
                 c.updated_at.isoformat(timespec="seconds"),
             ]

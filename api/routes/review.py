@@ -47,7 +47,12 @@ MAX_OPEN_FILES = 4  # files rendered inline; the rest are one click away in the 
 INLINE_BYTES = 48 * 1024  # of a text file on the review page (its own page shows 200 KB)
 INLINE_NOTEBOOK_BYTES = 4 * 1024 * 1024
 # Query parameters that are the page's own, not the dashboard filter's.
-PAGE_PARAMS = ("saved", "done", "queue")
+# The dashboard's filter and order (Filters.query_string's keys): what travels with a page,
+# as the reviewer had it; any other word in the address (its position, a message) does not.
+FILTER_KEYS = frozenset(
+    ("q", "task", "status", "cohort", "score_min", "score_max", "flagged", "disagreement",
+     "reviewed", "superseded", "sort", "order")
+)  # fmt: skip
 
 Queue = Annotated[str, Query(pattern="^(mine)?$")]
 
@@ -84,7 +89,7 @@ def filters(request: Request, db: Session, services: Services, who: Principal) -
 
 def _nav(request: Request, db: Session, who: Principal, f: Filters, queue: str, sub_id: int) -> Nav:
     assert who.user is not None
-    kept = [(k, v) for k, v in request.query_params.multi_items() if k not in PAGE_PARAMS]
+    kept = [(k, v) for k, v in request.query_params.multi_items() if k in FILTER_KEYS]
     if queue == "mine":
         after = navigation.queue_next(db, who.user.id, sub_id)
         return Nav(
@@ -339,9 +344,7 @@ async def review_form(
             request, who, db, services, sub, f, queue, form_error=error, form_input=typed
         )
     db.commit()
-    kept = urlencode(
-        [(k, v) for k, v in request.query_params.multi_items() if k not in PAGE_PARAMS]
-    )
+    kept = urlencode([(k, v) for k, v in request.query_params.multi_items() if k in FILTER_KEYS])
     nav = Nav(query="queue=mine" if queue else kept, queue=bool(queue), previous=None,
               next=None, back="")  # fmt: skip
     if form.get("stay") == "on":
