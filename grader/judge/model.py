@@ -9,8 +9,8 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 # Bumped whenever the prompt's wording or the validation rules change: cached judgments
-# made under another version are not reused.
-PROMPT_VERSION = "1"
+# made under another version are not reused. 2: the local model's answer is primed.
+PROMPT_VERSION = "2"
 
 Status = Literal["ok", "discarded", "error", "skipped"]
 
