@@ -52,10 +52,11 @@ lint: setup  ## ruff and mypy
 	$(BIN)/ruff format --check grader api tests bench
 	$(BIN)/mypy
 
-bench: images  ## overhead, throughput, dashboard, load: each against its floor, same run (~10 min)
+bench: images  ## overhead, throughput, dashboard, review "next", load: each against its floor, same run (~12 min)
 	$(BIN)/python bench/grading_overhead.py
 	$(BIN)/python bench/throughput.py --n 200
 	$(BIN)/python bench/dashboard.py
+	$(BIN)/python bench/review_next.py
 	$(BIN)/python bench/load.py
 
 bench-images: images  ## cold vs cached image build (slow: rebuilds the cpu image)

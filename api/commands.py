@@ -120,6 +120,26 @@ def user_cmd(
     out.print(f"{role} {username}: ready")
 
 
+@app.command("integrity-pass")
+def integrity_pass_cmd(
+    task: Annotated[str, typer.Argument(help="The task's id, as the service loaded it.")],
+    tasks: TasksOpt = None,
+    data_dir: DataDirOpt = None,
+    database_url: DbOpt = None,
+) -> None:
+    """Run the service's integrity pass over a task's stored submissions (as the task
+    page's button does); one line per flagged pair. Flags ask reviewers to look, never
+    change a score. (`assess integrity` compares submission files without the service.)"""
+    from api.cli import integrity, settings_from
+
+    settings = settings_from(
+        tasks_dirs=tuple(tasks or ()), data_dir=data_dir, database_url=database_url
+    )
+    with user_errors():
+        # One plain line each (for scripts): never wrapped, never read as Rich markup.
+        integrity(settings, task, echo=lambda line: sys.stdout.write(line + "\n"))
+
+
 def main() -> None:
     """Console entry point (`assess`)."""
     run(app)

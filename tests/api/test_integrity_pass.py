@@ -249,3 +249,23 @@ def test_the_cli_pass_prints_one_line_per_flagged_pair(world: World) -> None:
         assert "no task 'no-such-task'" in str(e)
     else:
         raise AssertionError("an unknown task must stop the command")
+
+
+def test_assess_integrity_pass_runs_the_same_pass(world: World) -> None:
+    """`assess integrity-pass TASK` (api/commands.py) over the service's own storage."""
+    from typer.testing import CliRunner
+
+    from api.commands import app
+
+    _upload(world, world.alice, ORIGINAL)
+    _upload(world, world.bob, RENAMED)
+    s = world.svc.settings
+    args = ["integrity-pass", "py-exec", "--data-dir", str(s.data_dir)]
+    args += ["--database-url", s.db_url]
+    for folder in s.tasks_dirs:
+        args += ["--tasks", str(folder)]
+    r = CliRunner().invoke(app, args)
+    assert r.exit_code == 0, r.output
+    assert "1 pair(s) flagged" in r.output and "% similar (threshold " in r.output
+    r = CliRunner().invoke(app, ["integrity-pass", "no-such-task", *args[2:]])
+    assert r.exit_code != 0 and "no task 'no-such-task'" in r.output
