@@ -136,8 +136,12 @@ def integrity_pass_cmd(
         tasks_dirs=tuple(tasks or ()), data_dir=data_dir, database_url=database_url
     )
     with user_errors():
-        # One plain line each (for scripts): never wrapped, never read as Rich markup.
-        integrity(settings, task, echo=lambda line: sys.stdout.write(line + "\n"))
+        integrity(settings, task, echo=_plain_line)
+
+
+def _plain_line(line: str) -> None:
+    """One line for scripts: never wrapped, never read as Rich markup."""
+    sys.stdout.write(line + "\n")
 
 
 def main() -> None:

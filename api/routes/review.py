@@ -13,7 +13,10 @@ A review the rubric refuses re-renders the page (422) with the reviewer's input 
 from __future__ import annotations
 
 import fnmatch
+import json
 import logging
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -149,21 +152,49 @@ def inline(entry: FileEntry, data: bytes) -> Rendered:
     return render(entry, data, heading_shift=2)
 
 
+# Rendered evidence by (submission, blob, rubric): a blob is named by the hash of its bytes
+# and verified when read, so what was rendered from it stays right. Rendering (Pygments,
+# markdown-it, nh3) is most of a page's time, and a reviewer comes back to a page (after
+# saving, from a file or a comment form). Bounded: at most EVIDENCE_CACHE entries, least
+# recently used out first.
+EVIDENCE_CACHE = 256
+_evidence_cache: OrderedDict[tuple[int, str, str, str], tuple[list[Node], list[OpenFile]]] = (
+    OrderedDict()
+)
+_evidence_lock = threading.Lock()
+
+
 def _evidence(
     services: Services, sub: Submission, rubric: dict[str, Any]
 ) -> tuple[list[Node], list[OpenFile], str]:
     """The file tree, the files opened inline, or why the stored submission is unreadable."""
     suffix = blob_suffix(sub)
+    key = (
+        sub.id,
+        str(services.blobs.root) + sub.blob_sha256,
+        suffix,
+        json.dumps(rubric, sort_keys=True),
+    )
+    with _evidence_lock:
+        hit = _evidence_cache.get(key)
+        if hit is not None:
+            _evidence_cache.move_to_end(key)
+            return hit[0], hit[1], ""
     try:
         m = manifest(services.blobs, sub.blob_sha256, suffix)
         opened = []
         for path, criteria in opened_files(rubric, m):
             entry, data = read_file(services.blobs, sub.blob_sha256, suffix, path)
             opened.append(OpenFile(entry, inline(entry, data), criteria))
-        return file_tree(m), opened, ""
+        tree = file_tree(m)
     except StorageError as e:
         log.error("submission %d: %s", sub.id, e)
         return [], [], UNREADABLE
+    with _evidence_lock:
+        _evidence_cache[key] = (tree, opened)
+        while len(_evidence_cache) > EVIDENCE_CACHE:
+            _evidence_cache.popitem(last=False)
+    return tree, opened, ""
 
 
 def render_page(

@@ -282,3 +282,28 @@ def test_only_the_filter_travels_with_the_page(world: World) -> None:
     assert f'action="/review/submissions/{sid}/review?task=py-rubric"' in page
     for word in ("error=", "page=3", "x=%3Cy", "Saved!"):
         assert word not in page, page[page.index(word) - 200 : page.index(word) + 50]
+
+
+def test_opened_files_are_rendered_once_per_submission(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Coming back to a page (after saving, from a file) does not render its files again."""
+    import api.routes.review as review
+
+    sid = _graded(world, world.alice, RIGHT)
+    c = _browser(world.svc, "rev")
+    calls: list[str] = []
+    real = review.render
+
+    def counting(entry: object, data: bytes, **kw: object) -> object:
+        calls.append(getattr(entry, "path", "?"))
+        return real(entry, data, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(review, "render", counting)
+    first = c.get(f"/review/submissions/{sid}").text
+    rendered = len(calls)
+    assert rendered >= 1
+    again = c.get(f"/review/submissions/{sid}").text
+    assert len(calls) == rendered  # the second view used what the first rendered
+    for shown in re.findall(r'<div class="highlight">.{0,400}', first, flags=re.S):
+        assert shown in again  # the same rendered code, served again
