@@ -10,7 +10,8 @@ quadratic-weighted kappa (observed over chance-expected squared disagreement); o
 criterion whose levels are 0, 4, 7, 10 the weights are the squared score differences, and a
 human consensus that is a mean of reviewers (say 5.5) needs no rounding. 1 is perfect
 agreement, 0 is what independent raters with these marginals would reach, below 0 worse.
-It is undefined (None) when both raters give one same value throughout.
+It is undefined (None) for fewer than two items and when both raters give one same value
+throughout.
 
 Mean offset = mean(judge - human): positive when the judge is more generous.
 
@@ -52,7 +53,7 @@ def weighted_kappa(judge: Sequence[float], human: Sequence[float]) -> float | No
     n = len(judge)
     if n != len(human):
         raise ValueError("judge and human ratings must pair up")
-    if n == 0:
+    if n < 2:  # one item cannot tell agreement from chance
         return None
     mj, mh = sum(judge) / n, sum(human) / n
     vj = sum((x - mj) ** 2 for x in judge) / n

@@ -54,6 +54,7 @@ def test_reversed_ratings_on_a_0_4_7_10_scale_are_worse_than_chance() -> None:
 def test_kappa_is_undefined_when_nobody_varies() -> None:
     assert weighted_kappa([4.0, 4.0], [4.0, 4.0]) is None
     assert weighted_kappa([], []) is None
+    assert weighted_kappa([0.0], [10.0]) is None  # one item
     assert bootstrap_ci([4.0], [4.0], "kappa") is None
 
 
