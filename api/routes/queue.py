@@ -678,14 +678,21 @@ async def _form(request: Request) -> tuple[dict[str, str], list[str]]:
     return single, ticked
 
 
+def _cohort_of(form: dict[str, str]) -> int | None:
+    """The cohort the page was showing (to show it again), or None when absent or not an id."""
+    raw = form.get("cohort_id", "").strip()
+    ok = raw.isdigit() and len(raw) <= len(str(MAX_ID)) and 1 <= int(raw) <= MAX_ID
+    return int(raw) if ok else None
+
+
 def _int(form: dict[str, str], key: str, label: str, *, required: bool = True) -> int | None:
     raw = form.get(key, "").strip()
     if not raw:
         if required:
             raise AssignmentError(f"{label}: required")
         return None
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_ID:
-        raise AssignmentError(f"{label}: {raw!r} is not a whole number from 1 up")
+    if not raw.isdigit() or len(raw) > len(str(MAX_ID)) or not 1 <= int(raw) <= MAX_ID:
+        raise AssignmentError(f"{label}: {raw[:40]!r} is not a whole number from 1 up")
     return int(raw)
 
 
@@ -754,7 +761,7 @@ async def assignments_capacity(
 ) -> HTMLResponse:
     """Set every listed reviewer's capacity (an empty field: no cap)."""
     form, _ = await _form(request)
-    cohort_id = int(form["cohort_id"]) if form.get("cohort_id", "").isdigit() else None
+    cohort_id = _cohort_of(form)
     changes: list[tuple[User, int | None]] = []
     try:
         for key, raw in form.items():
@@ -789,7 +796,7 @@ async def assignments_reassign(
 ) -> HTMLResponse:
     """Move one submission, or all of a reviewer's unreviewed ones; or unassign one."""
     form, _ = await _form(request)
-    cohort_id = int(form["cohort_id"]) if form.get("cohort_id", "").isdigit() else None
+    cohort_id = _cohort_of(form)
     try:
         source = _int(form, "from_reviewer_id", "From reviewer")
         sid = _int(form, "submission_id", "Submission", required=False)
@@ -833,7 +840,7 @@ async def assignments_conflict(
     request: Request, who: CurrentOperator, db: SessionDep, services: ServicesDep
 ) -> HTMLResponse:
     form, _ = await _form(request)
-    cohort_id = int(form["cohort_id"]) if form.get("cohort_id", "").isdigit() else None
+    cohort_id = _cohort_of(form)
     try:
         reviewer_id = _int(form, "conflict_reviewer_id", "Reviewer")
         applicant_id = _int(form, "applicant_id", "Applicant")
@@ -868,7 +875,7 @@ async def assignments_conflict_delete(
     services: ServicesDep,
 ) -> HTMLResponse:
     form, _ = await _form(request)
-    cohort_id = int(form["cohort_id"]) if form.get("cohort_id", "").isdigit() else None
+    cohort_id = _cohort_of(form)
     found = db.get(ReviewConflict, conflict_id)
     if found is None:
         return _assignments_page(

@@ -254,3 +254,20 @@ def test_hostile_names_and_reasons_print_as_text(world: World) -> None:
     assert "&lt;img src=x" in pages[0] and "&lt;img src=x" in pages[1]
     for html in pages:
         assert "<img src=x" not in html
+
+
+def test_absurd_numbers_in_the_assignment_forms_are_named_not_a_server_error(
+    world: World,
+) -> None:
+    """Ids past Python's int-from-text limit (4,300 digits) or the database's are refused."""
+    _seed(world, 1)
+    ops = world.operator
+    token = _csrf(ops.get(f"/admin/assignments?cohort={world.cohort_id}").text)
+    huge = "9" * 5000
+    for form in (
+        {"cohort_id": huge, "from_reviewer_id": huge, "action": "reassign"},
+        {"cohort_id": "99999999999", "from_reviewer_id": "1", "submission_id": huge},
+    ):
+        r = ops.post("/admin/assignments/reassign", data={"csrf_token": token, **form})
+        assert r.status_code == 422, r.text[-500:]
+        assert "is not a whole number from 1 up" in r.text
