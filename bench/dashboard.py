@@ -22,7 +22,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
@@ -189,22 +189,30 @@ def bench_backend(backend: str, database_url: str, rows: int, rounds: int) -> No
             )
 
 
+def for_each_backend(names: str, run: Callable[[str, str], object]) -> int:
+    """Run `run(backend, database_url)` for each of the comma-separated backends (SQLite in
+    the service's data dir; a fresh PostgreSQL database); 2 for an unknown name."""
+    for backend in names.split(","):
+        if backend == "sqlite":
+            run("sqlite", "")
+        elif backend == "postgresql":
+            with postgres_db() as url:
+                run("postgresql", url)
+        else:
+            print(f"unknown backend {backend}", file=sys.stderr)
+            return 2
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, default=10_000)
     ap.add_argument("--rounds", type=int, default=60, help="requests per page kind")
     ap.add_argument("--backends", default="sqlite,postgresql")
     args = ap.parse_args()
-    for backend in args.backends.split(","):
-        if backend == "sqlite":
-            bench_backend("sqlite", "", args.rows, args.rounds)
-        elif backend == "postgresql":
-            with postgres_db() as url:
-                bench_backend("postgresql", url, args.rows, args.rounds)
-        else:
-            print(f"unknown backend {backend}", file=sys.stderr)
-            return 2
-    return 0
+    return for_each_backend(
+        args.backends, lambda name, url: bench_backend(name, url, args.rows, args.rounds)
+    )
 
 
 if __name__ == "__main__":

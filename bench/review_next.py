@@ -33,7 +33,7 @@ sys.path.insert(0, str(REPO))
 
 import json  # noqa: E402
 
-from bench.dashboard import _report, percentile, postgres_db  # noqa: E402
+from bench.dashboard import _report, for_each_backend, percentile  # noqa: E402
 from bench.liveservice import (  # noqa: E402
     PY_EXEC,
     Client,
@@ -243,16 +243,9 @@ def main() -> int:
     ap.add_argument("--steps", type=int, default=30, help="Next clicks per walk")
     ap.add_argument("--backends", default="sqlite,postgresql")
     args = ap.parse_args()
-    for backend in args.backends.split(","):
-        if backend == "sqlite":
-            bench_backend("sqlite", "", args.rows, args.steps)
-        elif backend == "postgresql":
-            with postgres_db() as url:
-                bench_backend("postgresql", url, args.rows, args.steps)
-        else:
-            print(f"unknown backend {backend}", file=sys.stderr)
-            return 2
-    return 0
+    return for_each_backend(
+        args.backends, lambda name, url: bench_backend(name, url, args.rows, args.steps)
+    )
 
 
 if __name__ == "__main__":
