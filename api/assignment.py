@@ -16,7 +16,7 @@ Rules that hold for every change made here:
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import and_, exists, func, or_, select
@@ -24,12 +24,12 @@ from sqlalchemy.orm import Session, selectinload
 
 from api.models import (
     Assignment,
-    AuditEntry,
     Review,
     ReviewConflict,
     Submission,
     User,
 )
+from api.reviewing import audit
 
 
 class AssignmentError(ValueError):
@@ -173,23 +173,15 @@ def apply(db: Session, plan: Plan, *, actor: str) -> None:
     """Write the plan's assignments, each with its audit entry (the caller commits)."""
     for sid, rid in plan.created:
         db.add(Assignment(submission_id=sid, reviewer_id=rid, assigned_by=actor))
-        audit(db, actor, "assign", sid, {}, {"reviewer_id": rid})
-    db.flush()
-
-
-def audit(
-    db: Session,
-    actor: str,
-    action: str,
-    sid: int | None,
-    before: Mapping[str, object],
-    after: Mapping[str, object],
-) -> None:
-    db.add(
-        AuditEntry(
-            actor=actor, action=action, submission_id=sid, before=dict(before), after=dict(after)
+        audit(
+            db,
+            actor=actor,
+            action="assign",
+            submission_id=sid,
+            before={},
+            after={"reviewer_id": rid},
         )
-    )
+    db.flush()
 
 
 def _reviewed(db: Session, reviewer_id: int, submission_id: int) -> bool:
@@ -241,7 +233,14 @@ def reassign_one(db: Session, assignment: Assignment, to: User, *, actor: str) -
     db.delete(assignment)
     moved = Assignment(submission_id=sub.id, reviewer_id=to.id, assigned_by=actor)
     db.add(moved)
-    audit(db, actor, "reassign", sub.id, before, {"reviewer_id": to.id})
+    audit(
+        db,
+        actor=actor,
+        action="reassign",
+        submission_id=sub.id,
+        before=before,
+        after={"reviewer_id": to.id},
+    )
     db.flush()
     return moved
 
@@ -289,7 +288,14 @@ def reassign_all(
         sid = assignment.submission_id
         db.delete(assignment)
         db.add(Assignment(submission_id=sid, reviewer_id=rid, assigned_by=actor))
-        audit(db, actor, "reassign", sid, {"reviewer_id": source.id}, {"reviewer_id": rid})
+        audit(
+            db,
+            actor=actor,
+            action="reassign",
+            submission_id=sid,
+            before={"reviewer_id": source.id},
+            after={"reviewer_id": rid},
+        )
         plan.created.append((sid, rid))
         db.flush()
     return plan
@@ -298,11 +304,11 @@ def reassign_all(
 def unassign(db: Session, assignment: Assignment, *, actor: str) -> None:
     audit(
         db,
-        actor,
-        "unassign",
-        assignment.submission_id,
-        {"reviewer_id": assignment.reviewer_id},
-        {},
+        actor=actor,
+        action="unassign",
+        submission_id=assignment.submission_id,
+        before={"reviewer_id": assignment.reviewer_id},
+        after={},
     )
     db.delete(assignment)
     db.flush()
@@ -338,11 +344,11 @@ def declare_conflict(
         unassign(db, a, actor=actor)
     audit(
         db,
-        actor,
-        "conflict",
-        None,
-        {},
-        {"reviewer_id": reviewer.id, "applicant_id": applicant_id, "dropped": len(dropped)},
+        actor=actor,
+        action="conflict",
+        submission_id=None,
+        before={},
+        after={"reviewer_id": reviewer.id, "applicant_id": applicant_id, "dropped": len(dropped)},
     )
     db.flush()
     return conflict, len(dropped)
@@ -351,11 +357,11 @@ def declare_conflict(
 def remove_conflict(db: Session, conflict: ReviewConflict, *, actor: str) -> None:
     audit(
         db,
-        actor,
-        "conflict-removed",
-        None,
-        {"reviewer_id": conflict.reviewer_id, "applicant_id": conflict.applicant_id},
-        {},
+        actor=actor,
+        action="conflict-removed",
+        submission_id=None,
+        before={"reviewer_id": conflict.reviewer_id, "applicant_id": conflict.applicant_id},
+        after={},
     )
     db.delete(conflict)
     db.flush()

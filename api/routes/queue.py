@@ -39,6 +39,7 @@ from api.models import (
     User,
 )
 from api.progress import Line, Progress, duration, progress, rate
+from api.reviewing import audit
 from api.views import applicant_label, independence, page
 
 router = APIRouter(tags=["reviewers"])
@@ -436,11 +437,14 @@ def set_capacity(user_id: RowId, body: CapacityIn, who: CurrentOperator, db: Ses
 def _set_capacity(db: Session, user: User, capacity: int | None, who: Principal) -> None:
     if user.review_capacity == capacity:
         return
-    assignment.audit(
-        db, _actor(who), "capacity", None,
-        {"reviewer_id": user.id, "capacity": user.review_capacity},
-        {"reviewer_id": user.id, "capacity": capacity},
-    )  # fmt: skip
+    audit(
+        db,
+        actor=_actor(who),
+        action="capacity",
+        submission_id=None,
+        before={"reviewer_id": user.id, "capacity": user.review_capacity},
+        after={"reviewer_id": user.id, "capacity": capacity},
+    )
     user.review_capacity = capacity
 
 
