@@ -72,7 +72,7 @@ def insert(settings: Any, start: int, stop: int, applicants: int = 2000) -> floa
 
     from api.core.db import make_engine, session_factory
     from api.core.security import token_hash
-    from api.models import Applicant, Cohort, Grading, Submission, TaskRow, utcnow
+    from api.models import Applicant, Cohort, Submission, TaskRow, utcnow
 
     rng = random.Random(start)
     engine = make_engine(settings.db_url)
@@ -104,19 +104,25 @@ def insert(settings: Any, start: int, stop: int, applicants: int = 2000) -> floa
                     received_at=now - timedelta(seconds=rng.randint(0, 86400 * 30)),
                     status="graded", score=score, max_score=10.0, task_score=score / 10,
                 )  # fmt: skip
-                session.add(sub)
-                session.flush()
-                g = Grading(
-                    submission_id=sub.id, task_digest=task.digest, task_version="1.0.0",
-                    status="graded", score=score, max_score=10.0, report_json=report,
-                    differences={"items": []},
-                )  # fmt: skip
-                session.add(g)
-                session.flush()
-                sub.grading_id = g.id
+                add_graded(session, sub, task.digest, score, report)
     finally:
         engine.dispose()
     return time.perf_counter() - t
+
+
+def add_graded(session: Any, sub: Any, digest: str, score: float, report: str) -> None:
+    """Store `sub` with one grading (its report) and point the submission at it."""
+    from api.models import Grading
+
+    session.add(sub)
+    session.flush()
+    g = Grading(
+        submission_id=sub.id, task_digest=digest, task_version="1.0.0", status="graded",
+        score=score, max_score=10.0, report_json=report, differences={"items": []},
+    )  # fmt: skip
+    session.add(g)
+    session.flush()
+    sub.grading_id = g.id
 
 
 def _report(task_id: str, digest: str) -> str:

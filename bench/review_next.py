@@ -33,7 +33,7 @@ sys.path.insert(0, str(REPO))
 
 import json  # noqa: E402
 
-from bench.dashboard import _report, for_each_backend, percentile  # noqa: E402
+from bench.dashboard import _report, add_graded, for_each_backend, percentile  # noqa: E402
 from bench.liveservice import (  # noqa: E402
     PY_EXEC,
     Client,
@@ -108,7 +108,7 @@ def insert(settings: Any, rows: int, shas: list[str], applicants: int = 2000) ->
 
     from api.core.db import make_engine, session_factory
     from api.core.security import token_hash
-    from api.models import Applicant, Cohort, Grading, Submission, TaskRow, utcnow
+    from api.models import Applicant, Cohort, Submission, TaskRow, utcnow
 
     rng = random.Random(1)
     engine = make_engine(settings.db_url)
@@ -148,16 +148,7 @@ def insert(settings: Any, rows: int, shas: list[str], applicants: int = 2000) ->
                     status="graded", score=score, max_score=10.0, task_score=score / 10,
                     review_count=rng.choice([0, 0, 1, 2]),
                 )  # fmt: skip
-                session.add(sub)
-                session.flush()
-                g = Grading(
-                    submission_id=sub.id, task_digest=task.digest, task_version="1.0.0",
-                    status="graded", score=score, max_score=10.0, report_json=report,
-                    differences={"items": []},
-                )  # fmt: skip
-                session.add(g)
-                session.flush()
-                sub.grading_id = g.id
+                add_graded(session, sub, task.digest, score, report)
     finally:
         engine.dispose()
     return time.perf_counter() - t
