@@ -30,7 +30,7 @@ from api.deps import CurrentReviewer, OptionalRowId, Principal, RowId, ServicesD
 from api.integrity import KINDS as INTEGRITY_KINDS
 from api.integrity import load_evidence
 from api.models import TIERS, ReviewComment, Submission, TaskRow
-from api.reviewing import ReviewError, ReviewInput, save_review
+from api.reviewing import Independence, ReviewError, ReviewInput, save_review
 from api.routes.submissions import Filters, _get
 from api.scoring import suggested_tier
 from api.services import Services
@@ -90,7 +90,15 @@ def filters(request: Request, db: Session, services: Services, who: Principal) -
     return f.resolve(db, services.secret, who)
 
 
-def _nav(request: Request, db: Session, who: Principal, f: Filters, queue: str, sub_id: int) -> Nav:
+def _nav(
+    request: Request,
+    db: Session,
+    who: Principal,
+    view: Independence,
+    f: Filters,
+    queue: str,
+    sub_id: int,
+) -> Nav:
     assert who.user is not None
     kept = [(k, v) for k, v in request.query_params.multi_items() if k in FILTER_KEYS]
     if queue == "mine":
@@ -102,7 +110,7 @@ def _nav(request: Request, db: Session, who: Principal, f: Filters, queue: str, 
             next=None if after == sub_id else after,  # the queue wraps to the open one
             back="/review/queue",
         )
-    around = navigation.neighbours(db, f, who.user.id, independence(db, who), sub_id)
+    around = navigation.neighbours(db, f, who.user.id, view, sub_id)
     query = urlencode(kept)
     return Nav(
         query=query,
@@ -211,12 +219,12 @@ def render_page(
 ) -> HTMLResponse:
     """The review page; with `form_error`, the review form refused (422, input kept)."""
     assert who.user is not None
-    d = detail(db, services.secret, sub, who)
+    view = independence(db, who)  # once: the summary, the comments and Next all follow it
+    d = detail(db, services.secret, sub, who, view)
     task = db.get(TaskRow, sub.task_id)
     assert task is not None
     mine = next((r for r in d.reviews if r.reviewer == who.user.username), None)
     tree, opened, files_problem = _evidence(services, sub, task.rubric)
-    view = independence(db, who)
     notes = comments.visible(db, sub.id, who.user, view)
     by_file: dict[str, list[ReviewComment]] = {}
     for c in notes:
@@ -242,7 +250,7 @@ def render_page(
         tree=tree,
         opened=opened,
         files_problem=files_problem,
-        nav=_nav(request, db, who, f, queue, sub.id),
+        nav=_nav(request, db, who, view, f, queue, sub.id),
         saved=int(saved) if saved.isdecimal() else None,
         done=request.query_params.get("done") == "1",
         form_error=form_error,
