@@ -19,6 +19,7 @@ import tarfile
 import threading
 import time
 import uuid
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -67,6 +68,21 @@ def _client(timeout: int = API_TIMEOUT_S) -> docker.DockerClient:
             f"no Docker engine answers ({type(e).__name__}); run scripts/ensure-docker.sh"
         ) from None
     return client
+
+
+# The engine's runtimes, asked once per client: the service builds a sandbox per grading on
+# one shared client, and `info` is a round trip to the engine each time.
+_RUNTIMES: weakref.WeakKeyDictionary[docker.DockerClient, frozenset[str]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _runtimes(client: docker.DockerClient) -> frozenset[str]:
+    found = _RUNTIMES.get(client)
+    if found is None:
+        found = frozenset((client.info().get("Runtimes") or {}).keys())
+        _RUNTIMES[client] = found
+    return found
 
 
 def _run_delay_s(pids: list[int]) -> float | None:
@@ -219,7 +235,7 @@ class DockerSandbox(Sandbox):
         self.runtime = runtime or None
         if self.runtime is not None:
             self.name = f"docker+{self.runtime}"
-            known = (self.client.info().get("Runtimes") or {}).keys()
+            known = _runtimes(self.client)
             if self.runtime not in known:
                 raise EngineUnavailable(
                     f"the Docker engine has no runtime {self.runtime!r} (it has "
