@@ -37,13 +37,19 @@ from api.deps import Principal
 from api.routes import (
     admin,
     applicants,
+    attempts,
     auth,
     cohorts,
     comments,
+    console,
+    decisions,
     files,
     health,
+    judging,
+    outbox,
     queue,
     review,
+    streams,
     submissions,
     tasks,
 )
@@ -293,6 +299,12 @@ def create_app(settings: Settings | None = None, *, grade_fn: GradeFn | None = N
         tasks,
         cohorts,
         admin,
+        streams,
+        attempts,
+        decisions,
+        console,
+        outbox,
+        judging,
     ):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

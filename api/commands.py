@@ -104,15 +104,15 @@ def invite_cmd(
 @app.command("user")
 def user_cmd(
     username: Annotated[str, typer.Argument(help="Login name.")],
-    role: Annotated[str, typer.Option(help="reviewer or operator.")] = "reviewer",
+    role: Annotated[str, typer.Option(help="reviewer, operator or mentor.")] = "reviewer",
     data_dir: DataDirOpt = None,
     database_url: DbOpt = None,
 ) -> None:
-    """Create a reviewer/operator account (password from ASSESS_PASSWORD or a prompt)."""
+    """Create a reviewer, operator or mentor account (password from ASSESS_PASSWORD or a prompt)."""
     from api.cli import add_user, settings_from
 
-    if role not in ("reviewer", "operator"):
-        raise typer.BadParameter("role must be reviewer or operator")
+    if role not in ("reviewer", "operator", "mentor"):
+        raise typer.BadParameter("role must be reviewer, operator or mentor")
     password = os.environ.get("ASSESS_PASSWORD") or typer.prompt(
         "password", hide_input=True, confirmation_prompt=True
     )

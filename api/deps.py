@@ -118,9 +118,20 @@ def _unauthenticated(what: str) -> HTTPException:
     )
 
 
-def get_reviewer(who: MaybePrincipal) -> Principal:
+def get_staff(who: MaybePrincipal) -> Principal:
+    """Any signed-in account: reviewer, operator, or mentor (whose pages check their streams)."""
     if who is None or who.user is None:
         raise _unauthenticated("a reviewer")
+    return who
+
+
+def get_reviewer(who: MaybePrincipal) -> Principal:
+    """A reviewer or an operator. A mentor is scoped to their streams: the cohort-wide
+    dashboard, queues and submissions are not theirs to read."""
+    who = get_staff(who)
+    assert who.user is not None
+    if who.user.role == "mentor":
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "mentors see their streams only")
     return who
 
 
@@ -138,6 +149,7 @@ def get_applicant(who: MaybePrincipal) -> Principal:
     return who
 
 
+CurrentStaff = Annotated[Principal, Depends(get_staff)]
 CurrentReviewer = Annotated[Principal, Depends(get_reviewer)]
 CurrentOperator = Annotated[Principal, Depends(get_operator)]
 CurrentApplicant = Annotated[Principal, Depends(get_applicant)]

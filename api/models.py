@@ -27,6 +27,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 TIERS = ("Below", "Near", "Meets", "Exceeds")  # ordinal: index is the level
+# A mentor is a reviewer account scoped to the streams they mentor.
+ROLES = ("reviewer", "operator", "mentor")
 
 
 def utcnow() -> datetime:
@@ -90,6 +92,20 @@ class Cohort(Base):
     # Composite weights by task kind, e.g. {"research-taste": 0.5, "implementation": 0.35}.
     weights: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The window (UTC): no attempt starts before opens_at, nothing is on time after closes_at.
+    opens_at: Mapped[datetime | None]
+    closes_at: Mapped[datetime | None]
+    # Minutes added to every attempt's budget (slow uploads, clock skew) before it is late.
+    grace_minutes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # A late upload is refused ("refuse") or accepted and marked late ("flag").
+    late_policy: Mapped[str] = mapped_column(String(16), default="refuse", server_default="refuse")
+    # Nothing of the outcome reaches applicants before an operator releases it.
+    results_released_at: Mapped[datetime | None]
+    results_released_by: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    # Days after release in which an applicant may ask for a regrade (once per task).
+    regrade_days: Mapped[int] = mapped_column(Integer, default=14, server_default="14")
+    # The rubric judge: "off", "blind" (shown after a reviewer's own review) or "assist".
+    judge_mode: Mapped[str] = mapped_column(String(16), default="off", server_default="off")
 
     tasks: Mapped[list[CohortTask]] = relationship(cascade="all, delete-orphan")
 
@@ -99,6 +115,8 @@ class CohortTask(Base):
 
     cohort_id: Mapped[int] = mapped_column(ForeignKey("cohorts.id"), primary_key=True)
     task_id: Mapped[str] = mapped_column(ForeignKey("tasks.id"), primary_key=True)
+    # Minutes from Start to the deadline (None: untimed, due at the cohort's close).
+    time_budget_minutes: Mapped[int | None] = mapped_column(Integer)
 
 
 class Applicant(Base):
@@ -117,6 +135,16 @@ class Applicant(Base):
     # the generation it was opened with, so those end every session of the old link.
     generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # An IANA zone name: times are stored in UTC and shown to the applicant in this zone.
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
+    # A decision (advanced | rejected | withdrawn) with its reason; None: the stage follows
+    # from what the applicant did (invited, started, submitted, reviewed: api.stages).
+    decision: Mapped[str | None] = mapped_column(String(16))
+    decision_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
+    decision_by: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    decision_at: Mapped[datetime | None]
+    # The message an applicant reads with their results once the cohort's are released.
+    feedback: Mapped[str] = mapped_column(Text, default="", server_default="")
 
     cohort: Mapped[Cohort] = relationship()
 
@@ -129,7 +157,8 @@ class User(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
     password_hash: Mapped[str] = mapped_column(String(200))
-    role: Mapped[str] = mapped_column(String(16), default="reviewer")  # reviewer | operator
+    # reviewer | operator | mentor (a reviewer scoped to the streams they mentor)
+    role: Mapped[str] = mapped_column(String(16), default="reviewer")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # How many submissions this reviewer takes in one assignment round (None: no cap).
     review_capacity: Mapped[int | None] = mapped_column(Integer)
@@ -202,6 +231,9 @@ class Submission(Base):
     # The submission that counts for (applicant, task): the last one received. Earlier ones
     # stay stored, graded and readable, but leave queues and rankings unless asked for.
     counted: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
+    # Received after the applicant's deadline under a cohort's "flag" policy: kept, marked,
+    # and never counted while an on-time submission of the pair exists.
+    late: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 
     applicant: Mapped[Applicant] = relationship()
     task: Mapped[TaskRow] = relationship()
@@ -316,6 +348,173 @@ class ReviewComment(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     reviewer: Mapped[User] = relationship()
+
+
+class Stream(Base):
+    """A research stream of a cohort: applicants choose it, its mentors rank and shortlist."""
+
+    __tablename__ = "streams"
+    __table_args__ = (UniqueConstraint("cohort_id", "name", name="uq_stream_name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    cohort_id: Mapped[int] = mapped_column(ForeignKey("cohorts.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    description: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class StreamMentor(Base):
+    __tablename__ = "stream_mentors"
+
+    stream_id: Mapped[int] = mapped_column(ForeignKey("streams.id"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+
+
+class StreamTask(Base):
+    """A follow-up task of a stream (taken by its applicants on top of the cohort's)."""
+
+    __tablename__ = "stream_tasks"
+
+    stream_id: Mapped[int] = mapped_column(ForeignKey("streams.id"), primary_key=True)
+    task_id: Mapped[str] = mapped_column(ForeignKey("tasks.id"), primary_key=True)
+
+
+class StreamChoice(Base):
+    """An applicant applying to a stream, and the stream's shortlist decision on them."""
+
+    __tablename__ = "stream_choices"
+
+    applicant_id: Mapped[int] = mapped_column(ForeignKey("applicants.id"), primary_key=True)
+    stream_id: Mapped[int] = mapped_column(ForeignKey("streams.id"), primary_key=True, index=True)
+    chosen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    shortlisted: Mapped[bool] = mapped_column(Boolean, default=False)
+    shortlisted_by: Mapped[str] = mapped_column(String(100), default="")
+    shortlisted_at: Mapped[datetime | None]
+
+
+class StreamNote(Base):
+    """A mentor's note on an applicant within a stream (mentors and operators read them)."""
+
+    __tablename__ = "stream_notes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    stream_id: Mapped[int] = mapped_column(ForeignKey("streams.id"), index=True)
+    applicant_id: Mapped[int] = mapped_column(ForeignKey("applicants.id"), index=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Attempt(Base):
+    """An applicant's timed attempt at a task: started once, due at ``deadline_at`` (UTC)."""
+
+    __tablename__ = "attempts"
+    __table_args__ = (UniqueConstraint("applicant_id", "task_id", name="uq_attempt"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    applicant_id: Mapped[int] = mapped_column(ForeignKey("applicants.id"), index=True)
+    task_id: Mapped[str] = mapped_column(ForeignKey("tasks.id"))
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # min(start + budget + grace + extensions, cohort close), recomputed on an extension.
+    deadline_at: Mapped[datetime | None]
+
+
+class Extension(Base):
+    """Extra minutes an operator granted one applicant (one task, or every task if None)."""
+
+    __tablename__ = "extensions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    applicant_id: Mapped[int] = mapped_column(ForeignKey("applicants.id"), index=True)
+    task_id: Mapped[str | None] = mapped_column(ForeignKey("tasks.id"))
+    minutes: Mapped[int] = mapped_column(Integer)
+    # Extends past the cohort's close as well (otherwise the close still caps the deadline).
+    past_close: Mapped[bool] = mapped_column(Boolean, default=False)
+    reason: Mapped[str] = mapped_column(Text)
+    granted_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RegradeRequest(Base):
+    """An applicant's request to regrade a task after release (one per applicant and task)."""
+
+    __tablename__ = "regrade_requests"
+    __table_args__ = (UniqueConstraint("applicant_id", "task_id", name="uq_regrade_request"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    applicant_id: Mapped[int] = mapped_column(ForeignKey("applicants.id"), index=True)
+    task_id: Mapped[str] = mapped_column(ForeignKey("tasks.id"))
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"))
+    reason: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open|accepted|declined
+    response: Mapped[str] = mapped_column(Text, default="")
+    resolved_by: Mapped[str] = mapped_column(String(100), default="")
+    resolved_at: Mapped[datetime | None]
+    # The gradings before and after an accepted regrade (their differences are shown).
+    grading_before_id: Mapped[int | None] = mapped_column(ForeignKey("gradings.id"))
+    grading_after_id: Mapped[int | None] = mapped_column(ForeignKey("gradings.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class OutboxMessage(Base):
+    """A message to send (invitation, deadline reminder, results released), kept once sent."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_status", "status", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    to_addr: Mapped[str] = mapped_column(String(320))
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    applicant_id: Mapped[int | None] = mapped_column(ForeignKey("applicants.id"), index=True)
+    cohort_id: Mapped[int | None] = mapped_column(ForeignKey("cohorts.id"))
+    # Set for messages that must go once only (e.g. "reminder:<applicant>:<task>:<hours>").
+    dedup_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    status: Mapped[str] = mapped_column(String(16), default="queued")  # queued|sent|failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+
+
+class Judgment(Base):
+    """The rubric judge's pre-score of one criterion of one submission, apart from reviews."""
+
+    __tablename__ = "judgments"
+    __table_args__ = (
+        UniqueConstraint("submission_id", "criterion", "config_key", name="uq_judgment"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"), index=True)
+    task_id: Mapped[str] = mapped_column(ForeignKey("tasks.id"), index=True)
+    criterion: Mapped[str] = mapped_column(String(100))
+    # The judge's configuration (provider, model, prompt version) as a digest: a cache key.
+    config_key: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))  # ok | discarded | failed
+    level: Mapped[int | None] = mapped_column(Integer)
+    score: Mapped[float | None] = mapped_column(Float)
+    # {"quotes": [...], "rationale": str, "flags": [...], "tokens": int, "cost": float, ...}
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class JudgeStandIn(Base):
+    """An operator's decision that the judge stands in for humans on one task's criterion."""
+
+    __tablename__ = "judge_stand_ins"
+
+    task_id: Mapped[str] = mapped_column(ForeignKey("tasks.id"), primary_key=True)
+    criterion: Mapped[str] = mapped_column(String(100), primary_key=True)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    # What the operator required: at least min_reviews blind reviews, kappa at least this.
+    min_reviews: Mapped[int] = mapped_column(Integer)
+    threshold: Mapped[float] = mapped_column(Float)
+    # The agreement measured when it was decided: {"kappa": .., "low": .., "high": .., "n": ..}.
+    measured: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    decided_by: Mapped[str] = mapped_column(String(100))
+    decided_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class AuditEntry(Base):

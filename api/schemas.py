@@ -173,7 +173,7 @@ class InvitePublic(BaseModel):
 class UserIn(BaseModel):
     username: Annotated[str, Field(pattern=r"^[a-zA-Z0-9_.-]{2,64}$")]
     password: Annotated[str, Field(min_length=10, max_length=1000)]
-    role: Annotated[str, Field(pattern=r"^(reviewer|operator)$")] = "reviewer"
+    role: Annotated[str, Field(pattern=r"^(reviewer|operator|mentor)$")] = "reviewer"
 
 
 class UserPublic(_Out):

@@ -62,6 +62,34 @@ class Settings(BaseSettings):
     # The engine's OCI runtime for submissions ("runsc": gVisor); empty: the engine's default.
     sandbox_runtime: Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]*$", max_length=64)] = ""
 
+    # Outgoing mail (api.notifications). No host: messages stay in the outbox, where
+    # operators read and export them. The password is read here and never shown or stored.
+    smtp_host: str = ""
+    smtp_port: Annotated[int, Field(ge=1, le=65535)] = 587
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = True
+    smtp_from: str = "assess@localhost"
+    smtp_timeout_s: Annotated[float, Field(gt=0, le=300)] = 20.0
+    # Hours before an attempt's deadline at which the applicant is reminded (once each).
+    reminder_hours: Annotated[tuple[int, ...], NoDecode] = (24,)
+    # The rubric judge (grader.judge) run after grading when a cohort's judge mode is not
+    # "off": "local" (SmolLM2, offline) or "http" (an OpenAI-compatible server at
+    # judge_base_url; its key comes from ASSESS_JUDGE_API_KEY and is never stored).
+    judge_provider: Annotated[str, Field(pattern=r"^(local|http)$")] = "local"
+    judge_model: str = "SmolLM2-135M-Instruct"
+    judge_base_url: str = ""
+    judge_timeout_s: Annotated[float, Field(gt=0, le=3600)] = 120.0
+    # Judging threads in-process (0: none here, another process judges).
+    judge_workers: Annotated[int, Field(ge=0, le=64)] = 1
+
+    @field_validator("reminder_hours", mode="before")
+    @classmethod
+    def _split_hours(cls, v: object) -> object:
+        if isinstance(v, str):
+            return tuple(int(h) for h in v.replace(",", " ").split())
+        return v
+
     @field_validator("tasks_dirs", mode="before")
     @classmethod
     def _split_dirs(cls, v: object) -> object:

@@ -95,12 +95,12 @@ def api_me(who: CurrentReviewer) -> MePublic:
 def _safe_next(target: str) -> str:
     parsed = urlparse(target)
     if parsed.scheme or parsed.netloc or not target.startswith("/") or target.startswith("//"):
-        return "/review"
+        return "/"
     return target
 
 
 @router.get("/login", response_class=HTMLResponse, include_in_schema=False)
-def login_page(request: Request, who: MaybePrincipal, next: str = "/review") -> HTMLResponse:
+def login_page(request: Request, who: MaybePrincipal, next: str = "/") -> HTMLResponse:
     return page(request, "login.html.j2", who, next=_safe_next(next), error="")
 
 
@@ -111,7 +111,7 @@ def login_form(
     db: SessionDep,
     username: Annotated[str, Form()],
     password: Annotated[str, Form()],
-    next: Annotated[str, Form()] = "/review",
+    next: Annotated[str, Form()] = "/",
 ) -> Response:
     try:
         raw, _, _ = _login(services, db, request, username, password)

@@ -29,7 +29,15 @@ from sqlalchemy import ColumnElement, and_, exists, false, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from api.core.security import pseudonym
-from api.deps import MAX_ID, CurrentReviewer, Principal, RowId, ServicesDep, SessionDep
+from api.deps import (
+    MAX_ID,
+    CurrentReviewer,
+    MaybePrincipal,
+    Principal,
+    RowId,
+    ServicesDep,
+    SessionDep,
+)
 from api.models import Applicant, Cohort, Review, Submission, TaskRow
 from api.reviewing import Independence, ReviewError, ReviewInput, save_review
 from api.schemas import Page, ReviewIn, SubmissionDetail
@@ -736,8 +744,10 @@ def api_review(
 
 
 @router.get("/", include_in_schema=False)
-def root() -> RedirectResponse:
-    return RedirectResponse("/review", status_code=303)
+def root(who: MaybePrincipal) -> RedirectResponse:
+    """Where each account starts: a mentor at their streams, everyone else the dashboard."""
+    mentor = who is not None and who.user is not None and who.user.role == "mentor"
+    return RedirectResponse("/review/streams" if mentor else "/review", status_code=303)
 
 
 # The columns whose header sorts the table: (label, sort), in table order.
