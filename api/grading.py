@@ -25,6 +25,8 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from api import catalog
+from api.judging import QUEUE as JUDGE_QUEUE
+from api.judging import new_judge_job, run_judge_job, wants_judging
 from api.models import Grading, Job, Submission, TaskRow, utcnow
 from api.reviewing import audit, recompute, summary
 from api.services import Services, holder_is_dead
@@ -106,7 +108,12 @@ def claim(services: Services, job_id: int) -> Outcome | None:
 
 
 def run_job(services: Services, job_id: int) -> Outcome:
-    """Claim and run one job. Never raises for a grading outcome or an infrastructure error."""
+    """Claim and run one job. Never raises for a grading outcome or an infrastructure error.
+
+    A job of the judge's queue is run by :func:`api.judging.run_judge_job`, whoever got it."""
+    with services.sessions() as session:
+        if session.scalar(select(Job.queue).where(Job.id == job_id)) == JUDGE_QUEUE:
+            return Outcome(run_judge_job(services, job_id))
     claimed = claim(services, job_id)
     if claimed is not None:
         return claimed
@@ -149,6 +156,10 @@ def run_job(services: Services, job_id: int) -> Outcome:
     # restarting): each write is one transaction, so a failed one left nothing; try again.
     _persist(lambda: write_result(services, sub_id, report, actor=f"worker:{services.worker_name}"))
     _persist(lambda: _finish(services, job_id, "done", ""))
+    judging: list[int | None] = []
+    _persist(lambda: judging.append(queue_judging(services, sub_id, report.status.value)))
+    if judging and judging[-1] is not None and services.queue is not None:
+        services.queue.enqueue(judging[-1], JUDGE_QUEUE)
     log.info("job %s graded %s in %.1fs", job_id, report.status.value, time.monotonic() - t0)
     return Outcome.done
 
@@ -167,6 +178,17 @@ def _persist(write: Callable[[], object]) -> None:
                 raise
             log.warning("database refused a write (%s); again in %.1fs", e.orig, pause)
             time.sleep(pause)
+
+
+def queue_judging(services: Services, sub_id: int, status: str) -> int | None:
+    """Add a job on the judge's own queue after a grading, when the submission's cohort
+    asks for the rubric judge (:func:`api.judging.wants_judging`); its id, or None."""
+    with services.sessions() as session, session.begin():
+        sub = session.get(Submission, sub_id)
+        if sub is None or not wants_judging(session, sub, status):
+            return None
+        job = new_judge_job(session, sub)
+        return job.id if job is not None else None
 
 
 def graded_name(task: Task, filename: str) -> str:
@@ -286,7 +308,10 @@ def enqueue_regrade(session: Session, task: TaskRow) -> list[Job]:
     """Queue a new grading of every submission of `task` not graded at its current digest."""
     graded = select(Grading.submission_id).where(Grading.task_digest == task.digest)
     graded = graded.where(Grading.status != "error")
-    active = select(Job.submission_id).where(Job.state.in_(("queued", "running")))
+    # A judging job in flight is no grading: it never holds a re-grade back.
+    active = select(Job.submission_id).where(
+        Job.state.in_(("queued", "running")), Job.queue != JUDGE_QUEUE
+    )
     subs = session.scalars(
         select(Submission).where(
             Submission.task_id == task.id,

@@ -3,6 +3,13 @@
 The job itself is a row in ``jobs``; a queue only decides who runs it. The in-process pool
 polls the table, so queued jobs resume after a restart without any broker; jobs that were
 running when the process died are queued again at start-up (this process owned them).
+
+Judging (:mod:`api.judging`) has its own queue, ``judge``: its jobs are rows in the same
+table, run by their own threads (:class:`JudgeWorkers`, ``Settings.judge_workers``) in the
+service process, whichever queue runs the gradings, so a grading never waits on the judge
+and a slow model never holds a grading thread. With Celery the judge's jobs are not
+published to the broker: the service's judge threads run them (the model stays loaded in
+one process).
 """
 
 from __future__ import annotations
@@ -12,13 +19,14 @@ import os
 import threading
 import time
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 
 from api.grading import Outcome, run_job
 from api.job_queue import GRADE_TASK
 from api.job_queue import JobQueue as JobQueue  # re-exported: the queues' contract
+from api.judging import QUEUE as JUDGE_QUEUE
 from api.models import Job
-from api.services import Services
+from api.services import Services, holder_is_dead
 
 log = logging.getLogger("assess.queue")
 POLL_S = 1.0
@@ -37,12 +45,17 @@ class InProcessQueue:
 
     name = "in-process"
 
-    def __init__(self, services: Services, workers: int) -> None:
+    def __init__(self, services: Services, workers: int, judge_workers: int | None = None) -> None:
         self.services = services
         self.workers = workers
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self.judge = JudgeWorkers(services, judge_workers)
+
+    # The jobs these threads take: every queue but the judge's.
+    def _mine(self) -> ColumnElement[bool]:
+        return Job.queue != JUDGE_QUEUE
 
     def start(self) -> None:
         with self.services.sessions() as session, session.begin():
@@ -58,28 +71,36 @@ class InProcessQueue:
             t = threading.Thread(target=self._loop, name=f"assess-worker-{i}", daemon=True)
             t.start()
             self._threads.append(t)
+        self.judge.start()
 
     def enqueue(self, job_id: int, queue: str) -> None:
-        self._wake.set()
+        if queue == JUDGE_QUEUE:
+            self.judge.enqueue(job_id, queue)
+        else:
+            self._wake.set()
 
     def stop(self, timeout: float = 30.0) -> None:
         self._stop.set()
         self._wake.set()
+        self.judge.signal_stop()
         deadline = time.monotonic() + timeout
         for t in self._threads:
             t.join(max(0.0, deadline - time.monotonic()))
         self._threads.clear()
+        self.judge.stop(max(0.0, deadline - time.monotonic()))
 
     def health(self) -> str:
         if self.workers == 0:
-            return "ok (enqueue only: no in-process workers)"
+            return "ok (enqueue only: no in-process workers)" + self.judge.health_suffix()
         alive = sum(t.is_alive() for t in self._threads)
-        return "ok" if alive == self.workers else f"{alive}/{self.workers} workers alive"
+        if alive != self.workers:
+            return f"{alive}/{self.workers} workers alive"
+        return "ok" + self.judge.health_suffix()
 
     def _next(self) -> int | None:
         with self.services.sessions() as session:
             return session.scalar(
-                select(Job.id).where(Job.state == "queued").order_by(Job.id).limit(1)
+                select(Job.id).where(Job.state == "queued", self._mine()).order_by(Job.id).limit(1)
             )
 
     def _release(self, job_id: int) -> None:
@@ -119,6 +140,66 @@ class InProcessQueue:
                 self._stop.wait(POLL_S)
 
 
+class JudgeWorkers(InProcessQueue):
+    """Threads of this process that run the judge's queue (``Settings.judge_workers``).
+
+    Started by either grading queue. At start-up the judging jobs that a dead process (or
+    this one, before a restart) left running are queued again."""
+
+    name = "judge"
+
+    def __init__(self, services: Services, workers: int | None = None) -> None:
+        self.services = services
+        self.workers = services.settings.judge_workers if workers is None else workers
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._threads = []
+
+    def _mine(self) -> ColumnElement[bool]:
+        return Job.queue == JUDGE_QUEUE
+
+    def start(self) -> None:
+        if self.workers == 0:
+            return
+        with self.services.sessions() as session, session.begin():
+            held = session.execute(
+                select(Job.id, Job.worker).where(Job.state == "running", self._mine())
+            ).all()
+            lost = [i for i, w in held if w == self.services.worker_name or holder_is_dead(w)]
+            if lost:
+                session.execute(
+                    update(Job)
+                    .where(Job.id.in_(lost), Job.state == "running")
+                    .values(state="queued", started_at=None)
+                    .execution_options(synchronize_session=False)
+                )
+        for i in range(self.workers):
+            t = threading.Thread(target=self._loop, name=f"assess-judge-{i}", daemon=True)
+            t.start()
+            self._threads.append(t)
+
+    def enqueue(self, job_id: int, queue: str) -> None:
+        self._wake.set()
+
+    def signal_stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self.signal_stop()
+        deadline = time.monotonic() + timeout
+        for t in self._threads:
+            t.join(max(0.0, deadline - time.monotonic()))
+        self._threads.clear()
+
+    def health_suffix(self) -> str:
+        """The judge threads, for the queue's health line ("" when all are alive)."""
+        if self.workers == 0:
+            return ""
+        alive = sum(t.is_alive() for t in self._threads)
+        return "" if alive == self.workers else f"; {alive}/{self.workers} judge workers alive"
+
+
 class CeleryQueue:
     """Publishes jobs to Celery workers through the broker (queues ``cpu`` and ``gpu``)."""
 
@@ -134,20 +215,28 @@ class CeleryQueue:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self.judge = JudgeWorkers(services)
 
     def start(self) -> None:
         # Re-publish what is still queued: a job sent before a restart may be sent twice,
         # which is harmless (a worker's claim is atomic and the result write idempotent).
         with self.services.sessions() as session:
-            queued = session.execute(select(Job.id, Job.queue).where(Job.state == "queued")).all()
+            queued = session.execute(
+                select(Job.id, Job.queue).where(Job.state == "queued", Job.queue != JUDGE_QUEUE)
+            ).all()
         self._thread = threading.Thread(target=self._resend, name="assess-publish", daemon=True)
         self._thread.start()
         for job_id, queue in queued:
             self.enqueue(job_id, queue)
+        self.judge.start()
 
     def enqueue(self, job_id: int, queue: str) -> None:
         """Publish the job; when the broker does not answer, keep it and publish it later
-        (the job row is already stored, so the upload itself has succeeded)."""
+        (the job row is already stored, so the upload itself has succeeded). A judging job
+        wakes this process's judge threads instead."""
+        if queue == JUDGE_QUEUE:
+            self.judge.enqueue(job_id, queue)
+            return
         try:
             self._publish(job_id, queue)
         except Exception as e:  # kombu's OperationalError and friends: the broker is away
@@ -174,6 +263,7 @@ class CeleryQueue:
 
     def stop(self) -> None:
         self._stop.set()
+        self.judge.stop()
         if self._thread is not None:
             self._thread.join(10)
         self.app.close()
@@ -186,4 +276,5 @@ class CeleryQueue:
             return f"broker unreachable: {type(e).__name__}: {e}"
         with self._lock:
             unsent = len(self._unsent)
-        return f"ok ({unsent} jobs waiting to be published)" if unsent else "ok"
+        text = f"ok ({unsent} jobs waiting to be published)" if unsent else "ok"
+        return text + self.judge.health_suffix()
