@@ -5,11 +5,18 @@ them, moved to their content address, and only then recorded with a queued job, 
 transaction. A rejected or failed upload leaves nothing behind; the same bytes sent again
 (a retry) return the submission already recorded instead of a second one.
 
-The submission that counts for (applicant, task) is the last one received: each upload
-marks itself ``counted`` and every other submission of the pair not, in the transaction
-that records it. Bytes identical to an earlier submission were received last too, so that
-earlier submission counts again (audited, since it changes rankings). Reviewers assigned to
-the pair follow the counted submission.
+Deadlines come first (:func:`api.attempts.admit`): before the cohort's window opens, for a
+timed task not yet started, or after the applicant's deadline under the "refuse" policy, the
+upload is refused before a byte is stored; under "flag" a late upload is stored with
+``late`` set.
+
+The submission that counts for (applicant, task) is the last one received on time: an
+on-time upload marks itself ``counted`` and every other submission of the pair not, in the
+transaction that records it. A late upload counts only while the pair has no on-time
+submission (then the last late one counts, and says it is late). Bytes identical to an
+earlier submission were received last too, so that earlier submission counts again (audited,
+since it changes rankings) - unless they arrive late, which changes nothing. Reviewers
+assigned to the pair follow the counted submission.
 """
 
 from __future__ import annotations
@@ -26,8 +33,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api import catalog
+from api.attempts import AttemptError, admit
 from api.grading import new_job
-from api.models import Applicant, Assignment, AuditEntry, Job, Submission, TaskRow
+from api.models import Applicant, Assignment, AuditEntry, Job, Submission, TaskRow, utcnow
 from api.services import Services
 from api.storage import SUFFIXES, TooLarge
 from grader.errors import IntakeError, TaskSpecError
@@ -85,8 +93,17 @@ def receive(
     """Validate and store one upload for `applicant` and queue its grading.
 
     Raises:
-        UploadRejected: wrong type, too large, or rejected by the grader's intake.
+        UploadRejected: outside the applicant's window or deadline, wrong type, too large,
+            or rejected by the grader's intake.
     """
+    # The request's body has arrived by now (FastAPI reads the form before the handler):
+    # this is the moment the upload was received, for the deadline and for received_at.
+    now = utcnow()
+    with services.sessions() as session:
+        try:
+            late = admit(session, applicant, task, now)
+        except AttemptError as e:
+            raise UploadRejected(str(e), e.status_code) from None
     name = safe_filename(filename)
     suffix = Path(name).suffix.lower()
     if suffix not in SUFFIXES:
@@ -105,7 +122,7 @@ def receive(
                 sub_ref = intake(named, grader_task.spec.submission, Path(tmp) / "unpacked").ref
             except IntakeError as e:
                 raise UploadRejected(str(e)) from None
-        existing = _existing(services, applicant.id, task.id, sha)
+        existing = _existing(services, applicant.id, task.id, sha, late=late)
         if existing is not None:
             return existing
         services.blobs.commit(staged, sha, suffix)
@@ -122,14 +139,18 @@ def receive(
                 size=_size(services, sha, suffix),
                 content_sha256=sub_ref.sha256,
                 files=len(sub_ref.files),
+                received_at=now,
+                late=late,
+                counted=False,
             )
             session.add(sub)
             session.flush()
-            mark_counted(session, sub)
+            if not late or not _has_on_time(session, sub):
+                mark_counted(session, sub)
             job = new_job(session, sub, task)
             job_id, queue = job.id, job.queue
     except IntegrityError:  # the same upload raced in from a retry: return the first
-        again = _existing(services, applicant.id, task.id, sha)
+        again = _existing(services, applicant.id, task.id, sha, late=late)
         if again is None:
             raise
         return again
@@ -181,11 +202,30 @@ def mark_counted(session: Session, sub: Submission) -> list[int]:
     return replaced
 
 
+def _has_on_time(session: Session, sub: Submission) -> bool:
+    """Whether the pair of `sub` has an on-time submission other than `sub`."""
+    return (
+        session.scalar(
+            select(Submission.id)
+            .where(
+                Submission.applicant_id == sub.applicant_id,
+                Submission.task_id == sub.task_id,
+                Submission.id != sub.id,
+                Submission.late.is_(False),
+            )
+            .limit(1)
+        )
+        is not None
+    )
+
+
 def _size(services: Services, sha: str, suffix: str) -> int:
     return services.blobs.path(sha, suffix).stat().st_size
 
 
-def _existing(services: Services, applicant_id: int, task_id: str, sha: str) -> Received | None:
+def _existing(
+    services: Services, applicant_id: int, task_id: str, sha: str, *, late: bool
+) -> Received | None:
     with services.sessions() as session:
         sub = session.scalar(
             select(Submission).where(
@@ -196,7 +236,9 @@ def _existing(services: Services, applicant_id: int, task_id: str, sha: str) -> 
         )
         if sub is None:
             return None
-        if not sub.counted:  # the same bytes again, received last: they count again
+        # The same bytes again, received last and on time: they count again. Sent again
+        # after the deadline they change nothing (a late upload never displaces an on-time one).
+        if not sub.counted and not late:
             replaced = mark_counted(session, sub)
             session.add(
                 AuditEntry(

@@ -1,23 +1,40 @@
 """The applicant portal: invitation links, assigned tasks, kits, uploads, status, receipts.
 
 An applicant sees only their own submissions (anything else is a 404, the same as a
-submission that does not exist) and only checks whose visibility is ``applicant``.
+submission that does not exist) and, once the cohort's results are released, only checks
+whose visibility is ``applicant``; before the release only what was received and whether it
+is being checked (:func:`released`, the one rule for the portal, the API and receipts).
+
+Their tasks are the cohort's plus the follow-up tasks of streams that shortlisted them
+(:func:`assigned_tasks`). A timed task's instructions and kit open with Start: reading them
+is part of the time measured.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, BinaryIO
 
-from fastapi import APIRouter, File, HTTPException, Request, Response, UploadFile, status
+from fastapi import APIRouter, File, Form, HTTPException, Request, Response, UploadFile, status
 from fastapi.responses import FileResponse, HTMLResponse, PlainTextResponse, RedirectResponse
+from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api import accounts, catalog
+from api import accounts, catalog, deadlines
+from api.attempts import Due, due, grants_of
 from api.deps import CurrentApplicant, Principal, RowId, ServicesDep, SessionDep
-from api.models import Applicant, CohortTask, Submission, TaskRow
+from api.models import (
+    Applicant,
+    Cohort,
+    CohortTask,
+    StreamChoice,
+    StreamTask,
+    Submission,
+    TaskRow,
+)
 from api.routes.auth import set_cookie
 from api.schemas import ApplicantTask, MePublic, ReceivedPublic
 from api.services import Services
@@ -37,8 +54,51 @@ def _me(who: Principal) -> Applicant:
     return who.applicant
 
 
+class AttemptPublic(BaseModel):
+    """An applicant's standing on one task: window, budget, Start, deadline (UTC)."""
+
+    timed: bool
+    time_budget_minutes: int | None
+    grace_minutes: int
+    extension_minutes: int
+    window: str  # not_open | open | closed
+    opens_at: datetime | None
+    closes_at: datetime | None
+    started_at: datetime | None
+    deadline_at: datetime | None
+    deadline_passed: bool
+    late_policy: str
+    start_url: str | None
+
+
+class MyTask(ApplicantTask):
+    follow_up: bool = False
+    attempt: AttemptPublic
+
+
+class MySubmission(ReceivedPublic):
+    """A submission as its applicant sees it; `checks` stay empty until results are released."""
+
+    state: str  # received | being checked | checked | could not be checked
+    late: bool
+    counted: bool
+    results_released: bool
+
+
+class TimezoneIn(BaseModel):
+    timezone: str
+
+
+class TimezoneOut(BaseModel):
+    timezone: str
+
+
+_STATE = {"queued": "received", "running": "being checked", "error": "could not be checked"}
+
+
 def assigned_tasks(db: Session, applicant: Applicant) -> list[TaskRow]:
-    return list(
+    """The cohort's tasks, then the follow-up tasks of the streams that shortlisted them."""
+    cohort = list(
         db.scalars(
             select(TaskRow)
             .join(CohortTask, CohortTask.task_id == TaskRow.id)
@@ -46,6 +106,27 @@ def assigned_tasks(db: Session, applicant: Applicant) -> list[TaskRow]:
             .order_by(TaskRow.id)
         )
     )
+    return cohort + [t for t in follow_up_tasks(db, applicant) if t not in cohort]
+
+
+def follow_up_tasks(db: Session, applicant: Applicant) -> list[TaskRow]:
+    """Follow-up tasks (StreamTask) of the streams whose shortlist has the applicant."""
+    return list(
+        db.scalars(
+            select(TaskRow)
+            .join(StreamTask, StreamTask.task_id == TaskRow.id)
+            .join(StreamChoice, StreamChoice.stream_id == StreamTask.stream_id)
+            .where(StreamChoice.applicant_id == applicant.id, StreamChoice.shortlisted.is_(True))
+            .distinct()
+            .order_by(TaskRow.id)
+        )
+    )
+
+
+def released(db: Session, applicant: Applicant) -> bool:
+    """Whether the applicant's cohort has released its results (checks become visible)."""
+    cohort = db.get(Cohort, applicant.cohort_id)
+    return cohort is not None and cohort.results_released_at is not None
 
 
 def _assigned(db: Session, applicant: Applicant, task_id: str) -> TaskRow:
@@ -62,8 +143,10 @@ def _own(db: Session, applicant: Applicant, submission_id: int) -> Submission:
     return sub
 
 
-def _public(db: Session, sub: Submission) -> ReceivedPublic:
-    return ReceivedPublic(
+def _public(db: Session, sub: Submission, shown: bool | None = None) -> MySubmission:
+    """`shown`: whether results are released, when the caller knows it (one query less)."""
+    shown = released(db, sub.applicant) if shown is None else shown
+    return MySubmission(
         id=sub.id,
         task_id=sub.task_id,
         filename=sub.filename,
@@ -71,13 +154,34 @@ def _public(db: Session, sub: Submission) -> ReceivedPublic:
         sha256=sub.blob_sha256,
         received_at=sub.received_at,
         status=sub.status,
-        checks=applicant_checks(current_report(db, sub)),
+        checks=applicant_checks(current_report(db, sub)) if shown else [],
         receipt_url=f"/api/v1/me/submissions/{sub.id}/receipt",
+        state=_STATE.get(sub.status, "checked"),
+        late=sub.late,
+        counted=sub.counted,
+        results_released=shown,
     )
 
 
-def _task_public(t: TaskRow) -> ApplicantTask:
-    return ApplicantTask(
+def attempt_public(d: Due) -> AttemptPublic:
+    return AttemptPublic(
+        timed=d.timed,
+        time_budget_minutes=d.budget_minutes,
+        grace_minutes=d.grace_minutes,
+        extension_minutes=d.extra_minutes,
+        window=d.window,
+        opens_at=d.opens_at,
+        closes_at=d.closes_at,
+        started_at=d.started_at,
+        deadline_at=d.deadline_at,
+        deadline_passed=d.passed,
+        late_policy=d.late_policy,
+        start_url=f"/api/v1/me/tasks/{d.task_id}/start" if d.timed else None,
+    )
+
+
+def _task_public(t: TaskRow, d: Due, follow_up: bool) -> MyTask:
+    return MyTask(
         id=t.id,
         title=t.title,
         kind=t.kind,
@@ -86,7 +190,31 @@ def _task_public(t: TaskRow) -> ApplicantTask:
         has_rubric=bool(t.rubric),
         kit_url=f"/api/v1/me/tasks/{t.id}/kit",
         upload_url=f"/api/v1/me/tasks/{t.id}/submissions",
+        follow_up=follow_up,
+        attempt=attempt_public(d),
     )
+
+
+def standings(db: Session, applicant: Applicant) -> list[tuple[TaskRow, Due, bool]]:
+    """Each of the applicant's tasks with where they stand on it and whether it is a
+    follow-up task; the grants are read once for all of them."""
+    grants = grants_of(db, applicant.id)
+    cohort_ids = set(
+        db.scalars(select(CohortTask.task_id).where(CohortTask.cohort_id == applicant.cohort_id))
+    )
+    return [
+        (t, due(db, applicant, t, grants=grants), t.id not in cohort_ids)
+        for t in assigned_tasks(db, applicant)
+    ]
+
+
+def _opened(db: Session, applicant: Applicant, task: TaskRow) -> None:
+    """A timed task's instructions and kit are not readable before Start (409)."""
+    if due(db, applicant, task).needs_start:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT,
+            f"{task.title} is timed: its instructions and kit open when you press Start",
+        )
 
 
 def _chunks(f: BinaryIO) -> Iterator[bytes]:
@@ -119,16 +247,30 @@ def me(who: CurrentApplicant) -> MePublic:
     return MePublic(kind="applicant", name=a.name or a.email, csrf_token=who.csrf)
 
 
-@router.get("/api/v1/me/tasks", response_model=list[ApplicantTask])
-def my_tasks(who: CurrentApplicant, db: SessionDep) -> list[ApplicantTask]:
-    """The tasks assigned to the applicant's cohort."""
-    return [_task_public(t) for t in assigned_tasks(db, _me(who))]
+@router.get("/api/v1/me/tasks", response_model=list[MyTask])
+def my_tasks(who: CurrentApplicant, db: SessionDep) -> list[MyTask]:
+    """The applicant's tasks (the cohort's, then shortlisted streams' follow-ups), each with
+    its window, time budget, Start and deadline (UTC)."""
+    return [_task_public(t, d, f) for t, d, f in standings(db, _me(who))]
+
+
+@router.put("/api/v1/me/timezone", response_model=TimezoneOut)
+def set_timezone(body: TimezoneIn, who: CurrentApplicant, db: SessionDep) -> TimezoneOut:
+    """Choose the IANA time zone the portal shows times in (stored times stay UTC)."""
+    a = _me(who)
+    name = body.timezone.strip()
+    if not deadlines.valid_zone(name):
+        raise HTTPException(422, f"timezone: {name!r} is not an IANA time zone name")
+    db.get(Applicant, a.id).timezone = name  # type: ignore[union-attr]
+    db.commit()
+    return TimezoneOut(timezone=name)
 
 
 @router.get("/api/v1/me/tasks/{task_id}/kit", response_class=FileResponse)
 def kit(task_id: str, who: CurrentApplicant, db: SessionDep, services: ServicesDep) -> FileResponse:
     """The task's applicant kit (a zip: instructions, starter files, kit.toml)."""
     row = _assigned(db, _me(who), task_id)
+    _opened(db, _me(who), row)
     task = catalog.load(row.root)
     if not is_prepared(task):
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "the kit is being prepared")
@@ -140,7 +282,7 @@ def kit(task_id: str, who: CurrentApplicant, db: SessionDep, services: ServicesD
 
 @router.post(
     "/api/v1/me/tasks/{task_id}/submissions",
-    response_model=ReceivedPublic,
+    response_model=MySubmission,
     status_code=201,
     responses={200: {"description": "the same upload was already received"}},
 )
@@ -151,7 +293,7 @@ def upload(
     db: SessionDep,
     services: ServicesDep,
     response: Response,
-) -> ReceivedPublic:
+) -> MySubmission:
     """Submit for a task. Sending the same bytes again returns the first submission (200)."""
     sub, created = _receive(services, db, who, task_id, file)
     if not created:
@@ -159,20 +301,22 @@ def upload(
     return _public(db, db.get(Submission, sub.id) or sub)
 
 
-@router.get("/api/v1/me/submissions", response_model=list[ReceivedPublic])
-def my_submissions(who: CurrentApplicant, db: SessionDep) -> list[ReceivedPublic]:
+@router.get("/api/v1/me/submissions", response_model=list[MySubmission])
+def my_submissions(who: CurrentApplicant, db: SessionDep) -> list[MySubmission]:
     """The applicant's own submissions, newest first."""
     subs = db.scalars(
         select(Submission)
         .where(Submission.applicant_id == _me(who).id)
         .order_by(Submission.id.desc())
     )
-    return [_public(db, s) for s in subs]
+    shown = released(db, _me(who))
+    return [_public(db, s, shown) for s in subs]
 
 
-@router.get("/api/v1/me/submissions/{submission_id}", response_model=ReceivedPublic)
-def my_submission(submission_id: RowId, who: CurrentApplicant, db: SessionDep) -> ReceivedPublic:
-    """One of the applicant's submissions: status and applicant-visible checks."""
+@router.get("/api/v1/me/submissions/{submission_id}", response_model=MySubmission)
+def my_submission(submission_id: RowId, who: CurrentApplicant, db: SessionDep) -> MySubmission:
+    """One of the applicant's submissions: its state, and its applicant-visible checks once
+    the cohort's results are released."""
     return _public(db, _own(db, _me(who), submission_id))
 
 
@@ -186,12 +330,15 @@ def receipt_text(db: Session, sub: Submission) -> str:
         f"Task:       {task.title} — {task.id} (version {task.version})",
         f"File:       {clean_text(sub.filename)} ({sub.size:,} bytes, {sub.files} files inside)",
         f"SHA-256:    {sub.blob_sha256} (of the file you uploaded)",
-        f"Received:   {sub.received_at.isoformat(timespec='seconds')}",
-        f"Status:     {sub.status}",
+        f"Received:   {sub.received_at.isoformat(timespec='seconds')}"
+        + (" (after the deadline: late)" if sub.late else ""),
+        f"Status:     {_STATE.get(sub.status, 'checked')}",
         "",
     ]
     report = current_report(db, sub)
-    if report is not None:
+    if not released(db, sub.applicant):
+        lines.append("Results are shown here once the programme team releases them.\n")
+    elif report is not None:
         lines.append(render_receipt(report, show_score=False))
     else:
         lines.append("Grading has not finished yet; this receipt will then list the results.\n")
@@ -230,21 +377,38 @@ def accept_invite(token: str, request: Request, db: SessionDep, services: Servic
 
 
 def _portal(
-    request: Request, db: Session, who: Principal, error: str = "", code: int = 200
+    request: Request,
+    db: Session,
+    who: Principal,
+    error: str = "",
+    code: int = 200,
+    *,
+    error_task: str = "",
+    zone_typed: str | None = None,
 ) -> HTMLResponse:
+    """The portal; `error` (with the task it concerns, if any) is shown in the status
+    region and next to that task's form; `zone_typed` keeps a refused time zone choice."""
     a = _me(who)
-    tasks = assigned_tasks(db, a)
     subs = db.scalars(
         select(Submission).where(Submission.applicant_id == a.id).order_by(Submission.id.desc())
     ).all()
+    shown = released(db, a)
     resp = page(
         request,
         "portal.html.j2",
         who,
         applicant=a,
-        tasks=tasks,
-        submissions=[_public(db, s) for s in subs],
+        standings=standings(db, a),
+        submissions=[_public(db, s, shown) for s in subs],
+        released=shown,
         error=error,
+        error_task=error_task,
+        zone_typed=a.timezone if zone_typed is None else zone_typed,
+        zone_known=deadlines.valid_zone(a.timezone),
+        zones=sorted(deadlines.zones()),
+        at=deadlines.in_zone,
+        iso=deadlines.iso_utc,
+        duration=deadlines.duration,
     )
     resp.status_code = code
     return resp
@@ -267,8 +431,15 @@ def instructions(
     from api.viewer import render_markdown
 
     task = _assigned(db, _me(who), task_id)
+    standing = due(db, _me(who), task)
+    if standing.needs_start:  # the page says why, and where Start is; nothing of the task
+        resp = page(request, "instructions.html.j2", who, task=task, body=None, due=standing)
+        resp.status_code = status.HTTP_409_CONFLICT
+        return resp
     text = (Path(task.root) / "instructions.md").read_text(encoding="utf-8")
-    return page(request, "instructions.html.j2", who, task=task, body=render_markdown(text))
+    return page(
+        request, "instructions.html.j2", who, task=task, body=render_markdown(text), due=standing
+    )
 
 
 @router.post("/portal/tasks/{task_id}/submissions", include_in_schema=False, response_model=None)
@@ -283,8 +454,25 @@ def upload_form(
     try:
         sub, _ = _receive(services, db, who, task_id, file)
     except HTTPException as e:
-        return _portal(request, db, who, error=str(e.detail), code=e.status_code)
+        return _portal(
+            request, db, who, error=str(e.detail), code=e.status_code, error_task=task_id
+        )
     return RedirectResponse(f"/portal?received={sub.id}", status_code=303)
+
+
+@router.post("/portal/timezone", include_in_schema=False, response_model=None)
+def timezone_form(
+    request: Request,
+    who: CurrentApplicant,
+    db: SessionDep,
+    timezone: Annotated[str, Form()] = "",
+) -> Response:
+    """The portal's time zone form (the same rule as PUT /api/v1/me/timezone)."""
+    try:
+        set_timezone(TimezoneIn(timezone=timezone), who, db)
+    except HTTPException as e:
+        return _portal(request, db, who, error=str(e.detail), code=422, zone_typed=timezone)
+    return RedirectResponse("/portal?zone=saved", status_code=303)
 
 
 @router.get(

@@ -91,17 +91,43 @@ def test_tasks_and_kit(world: World) -> None:
     assert world.alice.get("/api/v1/me/tasks/not-assigned/kit").status_code == 404
 
 
+def _release(world: World) -> None:
+    from datetime import UTC, datetime
+
+    from api.models import Cohort
+
+    services = world.svc.client.app.state.services  # type: ignore[attr-defined]
+    with services.sessions() as db, db.begin():
+        cohort = db.get(Cohort, world.cohort_id)
+        assert cohort is not None
+        cohort.results_released_at = datetime.now(UTC)
+        cohort.results_released_by = "ops"
+
+
 def test_upload_is_graded_and_shows_only_applicant_checks(world: World) -> None:
     r = world.svc.upload(world.alice, RIGHT)
     assert r.status_code == 201, r.text
     body = r.json()
     assert body["status"] in ("queued", "running", "graded")
+    assert body["state"] in ("received", "being checked", "checked")
     done = world.svc.wait(world.alice, body["id"])
-    assert done["status"] == "graded"
+    assert done["status"] == "graded" and done["state"] == "checked"
+    # Before the cohort's results are released: what was received and that it was checked.
+    assert done["checks"] == [] and done["results_released"] is False
+    receipt = world.alice.get(done["receipt_url"])
+    assert body["sha256"] in receipt.text and "Wrote a result" not in receipt.text
+    assert "once the programme team releases them" in receipt.text
+    portal = world.alice.get("/portal").text
+    assert "visible feedback" not in portal and "checked" in portal
+    _release(world)
+    done = world.svc.wait(world.alice, body["id"])
     assert [c["id"] for c in done["checks"]] == ["ran"]
     assert "score" not in done
+    assert "visible feedback" in world.alice.get("/portal").text
     text = world.alice.get(f"/api/v1/me/submissions/{body['id']}").text
     assert "HIDDEN-CHECK-DETAIL" not in text
+    listed = world.alice.get("/api/v1/me/submissions").json()
+    assert [c["id"] for c in listed[0]["checks"]] == ["ran"]
     receipt = world.alice.get(done["receipt_url"])
     assert receipt.status_code == 200 and receipt.headers["content-type"].startswith("text/plain")
     assert body["sha256"] in receipt.text and "HIDDEN-CHECK-DETAIL" not in receipt.text
