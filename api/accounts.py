@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -12,7 +14,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from api.core.security import hash_password, new_token, token_hash, verify_password
-from api.models import Applicant, Cohort, CohortTask, TaskRow, User, WebSession, utcnow
+from api.models import ROLES, Applicant, Cohort, CohortTask, TaskRow, User, WebSession, utcnow
 from api.scoring import DEFAULT_WEIGHTS
 
 
@@ -64,11 +66,31 @@ class Invitation:
         return f"{base_url.rstrip('/')}/invite/{self.token}"
 
 
+# One rule for an address, in the JSON API (schemas.InviteIn), the forms and CSV rows.
+EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+$"
+_EMAIL = re.compile(EMAIL_PATTERN)
+MAX_NAME = 200
+MAX_CSV_ROWS = 5000
+
+
+def email_problem(email: str) -> str:
+    """Why `email` (already stripped) is not an address we invite, or "" when it is."""
+    if not email:
+        return "missing e-mail"
+    if len(email) > 320:
+        return "e-mail longer than 320 characters"
+    if not _EMAIL.match(email):
+        return "not an e-mail address"
+    return ""
+
+
 def invite(session: Session, cohort: Cohort, email: str, name: str, days: int) -> Invitation:
     """Create the applicant, or issue a fresh token to an existing one (the old one stops)."""
     email = email.strip().lower()
-    if "@" not in email or len(email) > 320:
+    if email_problem(email):
         raise AccountError(f"not an email address: {email!r}")
+    if len(name.strip()) > MAX_NAME:
+        raise AccountError(f"name longer than {MAX_NAME} characters")
     token = new_token()
     expires = utcnow() + timedelta(days=days)
     applicant = session.scalar(
@@ -125,6 +147,68 @@ def import_csv(session: Session, cohort: Cohort, text: str, days: int) -> list[I
     return out
 
 
+@dataclass(frozen=True)
+class CsvRow:
+    """One data row of an invitation CSV and why it cannot be imported ("" when it can)."""
+
+    line: int
+    email: str
+    name: str
+    reason: str
+
+    @property
+    def ok(self) -> bool:
+        return not self.reason
+
+
+def check_csv(session: Session, cohort: Cohort, text: str) -> list[CsvRow]:
+    """Every data row of an invitation CSV with its verdict; nothing is stored.
+
+    A row is refused for a missing or malformed e-mail, a name over 200 characters, an
+    address earlier in the same file, or an applicant already invited to `cohort` (resend
+    their link from the invitations page instead).
+
+    Raises:
+        AccountError: the file as a whole is unusable (no ``email`` column, too many rows).
+    """
+    reader = csv.reader(io.StringIO(text))
+    header = [h.strip().lower() for h in next(reader, [])]
+    if "email" not in header:
+        raise AccountError("the CSV needs a header row with an 'email' column")
+    at_email = header.index("email")
+    at_name = header.index("name") if "name" in header else None
+    existing = set(session.scalars(select(Applicant.email).where(Applicant.cohort_id == cohort.id)))
+    first_line: dict[str, int] = {}
+    out: list[CsvRow] = []
+    for cells in reader:
+        line = reader.line_num
+        if not any(c.strip() for c in cells):
+            continue  # a blank line is no row
+        if len(out) >= MAX_CSV_ROWS:
+            raise AccountError(f"more than {MAX_CSV_ROWS} rows: split the file")
+        email = cells[at_email].strip().lower() if at_email < len(cells) else ""
+        name = cells[at_name].strip() if at_name is not None and at_name < len(cells) else ""
+        reason = email_problem(email)
+        if not reason and len(name) > MAX_NAME:
+            reason = f"name longer than {MAX_NAME} characters"
+        if not reason and email in first_line:
+            reason = f"duplicate of line {first_line[email]}"
+        if not reason and email in existing:
+            reason = "already invited to this cohort"
+        first_line.setdefault(email, line)
+        out.append(CsvRow(line=line, email=email, name=name, reason=reason))
+    return out
+
+
+def import_valid(
+    session: Session, cohort: Cohort, text: str, days: int
+) -> tuple[list[CsvRow], list[Invitation]]:
+    """Check the CSV again (whatever a preview said) and invite its valid rows only."""
+    rows = check_csv(session, cohort, text)
+    invs = [invite(session, cohort, r.email, r.name, days) for r in rows if r.ok]
+    return rows, invs
+
+
 def applicant_by_token(session: Session, token: str) -> Applicant | None:
     applicant = session.scalar(select(Applicant).where(Applicant.token_hash == token_hash(token)))
     if applicant is None or applicant.token_expires_at < utcnow():
@@ -152,6 +236,46 @@ def create_user(
         user.active = True
     session.flush()
     return user
+
+
+def end_user_sessions(session: Session, user: User) -> None:
+    session.execute(delete(WebSession).where(WebSession.user_id == user.id))
+
+
+def set_active(session: Session, user: User, active: bool) -> None:
+    """Disable (every session of theirs ends) or enable an account."""
+    user.active = active
+    if not active:
+        end_user_sessions(session, user)
+    session.flush()
+
+
+def reset_password(
+    session: Session,
+    user: User,
+    password: str | None = None,
+    *,
+    hasher: PasswordHasher | None = None,
+) -> str:
+    """Set a new password (a generated one when None) and end the account's sessions;
+    returns the password, to be shown once."""
+    password = password or generated_password()
+    user.password_hash = hash_password(password, hasher)
+    end_user_sessions(session, user)
+    session.flush()
+    return password
+
+
+def set_role(session: Session, user: User, role: str) -> None:
+    if role not in ROLES:
+        raise AccountError(f"role must be one of {', '.join(ROLES)}")
+    user.role = role
+    session.flush()
+
+
+def generated_password() -> str:
+    """A password to hand over once: 20 URL-safe characters (about 120 bits)."""
+    return secrets.token_urlsafe(15)
 
 
 def authenticate(session: Session, username: str, password: str) -> User | None:

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
+from api.accounts import EMAIL_PATTERN
 from api.models import TIERS
+
+USERNAME_PATTERN = r"^[a-zA-Z0-9_.-]{2,64}$"
 
 
 class _Out(BaseModel):
@@ -135,17 +138,39 @@ class SubmissionDetail(SubmissionRow):
     composite_provisional: bool
 
 
-class CohortIn(BaseModel):
+LatePolicy = Literal["refuse", "flag"]
+JudgeMode = Literal["off", "blind", "assist"]
+# A task's time budget: 1 minute to 4 weeks, or None for untimed (due at the close).
+Budget = Annotated[int, Field(ge=1, le=40320)] | None
+
+
+class _CohortSettings(BaseModel):
+    """Settings shared by creating and updating a cohort; None leaves a setting as it is."""
+
+    opens_at: AwareDatetime | None = None
+    closes_at: AwareDatetime | None = None
+    grace_minutes: Annotated[int, Field(ge=0, le=1440)] | None = None
+    late_policy: LatePolicy | None = None
+    regrade_days: Annotated[int, Field(ge=0, le=365)] | None = None
+    judge_mode: JudgeMode | None = None
+    # Task id -> minutes from Start to the deadline (None: untimed); tasks of the cohort only.
+    time_budgets: dict[str, Budget] | None = None
+
+
+class CohortIn(_CohortSettings):
     name: Annotated[str, Field(min_length=1, max_length=100)]
     blind: bool = True
     weights: dict[str, Annotated[float, Field(ge=0)]] = {}
     tasks: list[str] = []
 
 
-class CohortUpdate(BaseModel):
+class CohortUpdate(_CohortSettings):
+    """Only the fields sent change; ``clear_window`` empties opens_at and closes_at."""
+
     blind: bool | None = None
     weights: dict[str, Annotated[float, Field(ge=0)]] | None = None
     tasks: list[str] | None = None
+    clear_window: bool = False
 
 
 class CohortPublic(_Out):
@@ -154,11 +179,19 @@ class CohortPublic(_Out):
     blind: bool
     weights: dict[str, float]
     tasks: list[str]
+    opens_at: datetime | None = None
+    closes_at: datetime | None = None
+    grace_minutes: int = 0
+    late_policy: str = "refuse"
+    regrade_days: int = 14
+    judge_mode: str = "off"
+    time_budgets: dict[str, int | None] = {}
+    results_released_at: datetime | None = None
 
 
 class InviteIn(BaseModel):
     cohort: str
-    email: Annotated[str, Field(min_length=3, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")]
+    email: Annotated[str, Field(min_length=3, max_length=320, pattern=EMAIL_PATTERN)]
     name: Annotated[str, Field(max_length=200)] = ""
 
 
@@ -170,16 +203,50 @@ class InvitePublic(BaseModel):
     expires_at: datetime
 
 
+class ImportRowPublic(BaseModel):
+    """One data row of an invitation CSV: ``ok``, or the reason it was not imported."""
+
+    line: int
+    email: str
+    ok: bool
+    reason: str
+
+
+class ImportPublic(BaseModel):
+    """The per-row verdicts of an invitation CSV and the invitations it created."""
+
+    rows: list[ImportRowPublic]
+    valid: int
+    invalid: int
+    imported: int
+    invitations: list[InvitePublic]
+
+
 class UserIn(BaseModel):
-    username: Annotated[str, Field(pattern=r"^[a-zA-Z0-9_.-]{2,64}$")]
-    password: Annotated[str, Field(min_length=10, max_length=1000)]
+    """A new account; without a password one is generated and returned once."""
+
+    username: Annotated[str, Field(pattern=USERNAME_PATTERN)]
+    password: Annotated[str, Field(min_length=10, max_length=1000)] | None = None
     role: Annotated[str, Field(pattern=r"^(reviewer|operator|mentor)$")] = "reviewer"
+
+
+class UserUpdate(BaseModel):
+    """Only the fields sent change; ``reset_password`` sets a generated password."""
+
+    active: bool | None = None
+    role: Annotated[str, Field(pattern=r"^(reviewer|operator|mentor)$")] | None = None
+    reset_password: bool = False
 
 
 class UserPublic(_Out):
     id: int
     username: str
     role: str
+    active: bool = True
+    review_capacity: int | None = None
+    created_at: datetime | None = None
+    # Only in the answer that created or reset it: shown once, never stored in clear.
+    password: str | None = None
 
 
 class RankPublic(BaseModel):

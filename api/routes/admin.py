@@ -15,22 +15,28 @@ from fastapi import (
     UploadFile,
     status,
 )
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api import accounts, throttle
 from api.deps import CurrentOperator, OptionalRowId, Principal, RowId, ServicesDep, SessionDep
-from api.models import Applicant, AuditEntry, Cohort, TaskRow
+from api.models import Applicant, AuditEntry, Cohort, TaskRow, User
+from api.notifications import queue_message
+from api.reviewing import audit
+from api.routes.cohorts import actor
 from api.routes.cohorts import public as cohort_public
 from api.schemas import (
     AuditPublic,
+    ImportPublic,
+    ImportRowPublic,
     InviteIn,
     InvitePublic,
     LoginLockPublic,
     UserIn,
     UserPublic,
+    UserUpdate,
 )
 from api.services import Services
 from api.views import page
@@ -56,15 +62,84 @@ def _public(services: Services, inv: accounts.Invitation) -> InvitePublic:
     )
 
 
+def invited(
+    db: Session, services: Services, cohort: Cohort, inv: accounts.Invitation, who: Principal,
+    *, action: str = "invite",
+) -> InvitePublic:  # fmt: skip
+    """After an invitation (new or re-issued): queue its e-mail and audit it; the public
+    answer carries the link, shown once to the operator."""
+    out = _public(services, inv)
+    expires = inv.applicant.token_expires_at.strftime("%d %b %Y, %H:%M UTC")
+    greeting = f"Hello {inv.applicant.name}," if inv.applicant.name else "Hello,"
+    queue_message(
+        db,
+        kind="invitation",
+        to=inv.applicant.email,
+        subject=f"Your invitation to {cohort.name}",
+        body=(
+            f"{greeting}\n\nYou are invited to take the tasks of {cohort.name}.\n"
+            f"Open your personal link to start (do not share it):\n{out.link}\n\n"
+            f"The link works until {expires}."
+        ),
+        applicant_id=inv.applicant.id,
+        cohort_id=cohort.id,
+    )
+    audit(db, actor=actor(who), action=action, submission_id=None, before={},
+          after={"cohort": cohort.name, "applicant": inv.applicant.id,
+                 "email": inv.applicant.email, "generation": inv.applicant.generation})  # fmt: skip
+    return out
+
+
+def revoked(db: Session, applicant: Applicant, who: Principal) -> None:
+    """Revoke an applicant's invitation (its link and sessions end), audited."""
+    accounts.revoke(db, applicant)
+    audit(db, actor=actor(who), action="invite-revoke", submission_id=None, before={},
+          after={"applicant": applicant.id, "email": applicant.email,
+                 "generation": applicant.generation})  # fmt: skip
+
+
+def import_rows(
+    db: Session, services: Services, cohort: Cohort, text: str, who: Principal
+) -> tuple[list[accounts.CsvRow], list[InvitePublic]]:
+    """Check every row of a CSV again and invite the valid ones (each queued and audited)."""
+    rows, invs = accounts.import_valid(db, cohort, text, services.settings.invite_days)
+    return rows, [invited(db, services, cohort, i, who) for i in invs]
+
+
+def read_csv(upload: UploadFile) -> str:
+    """The text of an uploaded CSV (UTF-8, a BOM allowed), at most 2 MB.
+
+    Raises:
+        accounts.AccountError: too large, or not UTF-8.
+    """
+    data = upload.file.read(MAX_CSV_BYTES + 1)
+    if len(data) > MAX_CSV_BYTES:
+        raise accounts.AccountError("CSV larger than 2 MB")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise accounts.AccountError("the CSV is not UTF-8 text") from None
+
+
+def row_public(rows: list[accounts.CsvRow]) -> list[ImportRowPublic]:
+    return [ImportRowPublic(line=r.line, email=r.email, ok=r.ok, reason=r.reason) for r in rows]
+
+
 @router.post("/api/v1/invitations", response_model=InvitePublic, status_code=201)
 def create_invitation(
     body: InviteIn, who: CurrentOperator, db: SessionDep, services: ServicesDep
 ) -> InvitePublic:
-    """Invite one applicant (or re-issue their link: the previous one stops working)."""
+    """Invite one applicant (or re-issue their link: the previous one stops working).
+
+    The invitation e-mail is queued in the outbox; the link is in this answer only."""
     cohort = _cohort_by_name(db, body.cohort)
-    inv = accounts.invite(db, cohort, body.email, body.name, services.settings.invite_days)
+    try:
+        inv = accounts.invite(db, cohort, body.email, body.name, services.settings.invite_days)
+    except accounts.AccountError as e:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(e)) from None
+    out = invited(db, services, cohort, inv, who)
     db.commit()
-    return _public(services, inv)
+    return out
 
 
 @router.delete("/api/v1/invitations/{applicant_id}", status_code=204)
@@ -73,43 +148,155 @@ def revoke_invitation(applicant_id: RowId, who: CurrentOperator, db: SessionDep)
     applicant = db.get(Applicant, applicant_id)
     if applicant is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such applicant")
-    accounts.revoke(db, applicant)
+    revoked(db, applicant, who)
     db.commit()
 
 
-@router.post("/api/v1/invitations/import", response_model=list[InvitePublic], status_code=201)
+@router.post(
+    "/api/v1/invitations/import",
+    response_model=ImportPublic,
+    status_code=201,
+    responses={422: {"description": "a bad row (named in detail; rows lists every verdict)"}},
+)
 def import_invitations(
     cohort: Annotated[str, Form()],
     file: Annotated[UploadFile, File(description="CSV with an 'email' column, optional 'name'")],
     who: CurrentOperator,
     db: SessionDep,
     services: ServicesDep,
-) -> list[InvitePublic]:
-    """Invite every row of a CSV; all rows or none."""
-    data = file.file.read(MAX_CSV_BYTES + 1)
-    if len(data) > MAX_CSV_BYTES:
-        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, "CSV larger than 2 MB")
+    valid_only: bool = False,
+) -> ImportPublic | JSONResponse:
+    """Invite the rows of a CSV, with a verdict per row (ok, or the reason).
+
+    A row is refused for a missing or malformed e-mail, a duplicate within the file, or an
+    applicant already invited to the cohort. With any row refused nothing is imported
+    (422: ``detail`` names the rows, ``rows`` gives every verdict) unless ``valid_only=true``,
+    which imports the valid rows and reports the others.
+    """
+    target = _cohort_by_name(db, cohort)
     try:
-        text = data.decode("utf-8-sig")
-        invs = accounts.import_csv(
-            db, _cohort_by_name(db, cohort), text, services.settings.invite_days
-        )
-    except (UnicodeDecodeError, accounts.AccountError) as e:
-        db.rollback()
+        text = read_csv(file)
+        rows = accounts.check_csv(db, target, text)
+    except accounts.AccountError as e:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(e)) from None
+    bad = [r for r in rows if not r.ok]
+    if not rows or (bad and not valid_only) or len(bad) == len(rows):
+        named = "; ".join(f"line {r.line}: {r.reason}" for r in bad[:5])
+        more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
+        detail = (
+            "the CSV has no rows"
+            if not rows
+            else f"nothing imported: {named}{more}"
+            + ("" if len(bad) == len(rows) else " (send valid_only=true to import the valid rows)")
+        )
+        body = {"detail": detail, "rows": [r.model_dump() for r in row_public(rows)]}
+        return JSONResponse(body, status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
+    rows, invs = import_rows(db, services, target, text, who)
     db.commit()
-    return [_public(services, i) for i in invs]
+    return ImportPublic(
+        rows=row_public(rows),
+        valid=len(invs),
+        invalid=len(rows) - len(invs),
+        imported=len(invs),
+        invitations=invs,
+    )
+
+
+def user_public(user: User, password: str | None = None) -> UserPublic:
+    out = UserPublic.model_validate(user)
+    out.password = password
+    return out
+
+
+def get_user(db: Session, user_id: int) -> User:
+    user = db.get(User, user_id)
+    if user is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such user")
+    return user
+
+
+def new_user(
+    db: Session, who: Principal, username: str, role: str, password: str | None
+) -> tuple[User, str]:
+    """Create an account (a generated password when none is given), audited.
+
+    Raises:
+        accounts.AccountError: the username is taken.
+    """
+    if db.scalar(select(User.id).where(User.username == username)) is not None:
+        raise accounts.AccountError(f"the username {username!r} is taken")
+    password = password or accounts.generated_password()
+    user = accounts.create_user(db, username, password, role)
+    audit(db, actor=actor(who), action="user-create", submission_id=None, before={},
+          after={"user": username, "role": role})  # fmt: skip
+    return user, password
+
+
+def change_user(
+    db: Session, who: Principal, user: User, *, active: bool | None = None,
+    role: str | None = None, reset: bool = False,
+) -> str | None:  # fmt: skip
+    """Disable/enable, change the role, or reset the password of `user`, audited; returns a
+    generated password to show once when reset.
+
+    Raises:
+        accounts.AccountError: an operator disabling or demoting their own account.
+    """
+    assert who.user is not None
+    if user.id == who.user.id and (active is False or (role is not None and role != "operator")):
+        raise accounts.AccountError(
+            "you cannot disable or demote your own account: ask another operator"
+        )
+    before = {"user": user.username, "role": user.role, "active": user.active}
+    if role is not None and role != user.role:
+        accounts.set_role(db, user, role)
+    if active is not None and active != user.active:
+        accounts.set_active(db, user, active)
+    password = accounts.reset_password(db, user) if reset else None
+    after = {"user": user.username, "role": user.role, "active": user.active}
+    if reset:
+        before["password"], after["password"] = "old", "reset"
+    if after != before:
+        audit(db, actor=actor(who), action="user-change", submission_id=None,
+              before=before, after=after)  # fmt: skip
+    return password
+
+
+@router.get("/api/v1/users", response_model=list[UserPublic])
+def list_users(who: CurrentOperator, db: SessionDep) -> list[UserPublic]:
+    """Every reviewer, operator and mentor account."""
+    return [user_public(u) for u in db.scalars(select(User).order_by(User.username))]
 
 
 @router.post("/api/v1/users", response_model=UserPublic, status_code=201)
 def create_user(body: UserIn, who: CurrentOperator, db: SessionDep) -> UserPublic:
-    """Create a reviewer or operator account (or reset its password)."""
+    """Create a reviewer, operator or mentor account. Without a ``password`` one is
+    generated and returned in this answer only."""
     try:
-        user = accounts.create_user(db, body.username, body.password, body.role)
+        user, password = new_user(db, who, body.username, body.role, body.password)
         db.commit()
-    except IntegrityError:
+    except (IntegrityError, accounts.AccountError):
+        db.rollback()
         raise HTTPException(status.HTTP_409_CONFLICT, "username taken") from None
-    return UserPublic(id=user.id, username=user.username, role=user.role)
+    return user_public(user, None if body.password else password)
+
+
+@router.patch("/api/v1/users/{user_id}", response_model=UserPublic)
+def update_user(
+    user_id: RowId, body: UserUpdate, who: CurrentOperator, db: SessionDep
+) -> UserPublic:
+    """Disable (their sessions end) or enable an account, change its role, or reset its
+    password (``reset_password``: a generated one, in this answer only; sessions end)."""
+    user = get_user(db, user_id)
+    try:
+        password = change_user(
+            db, who, user, active=body.active, role=body.role, reset=body.reset_password
+        )
+    except accounts.AccountError as e:
+        db.rollback()
+        raise HTTPException(status.HTTP_409_CONFLICT, str(e)) from None
+    db.commit()
+    return user_public(user, password)
 
 
 @router.get("/api/v1/login-locks", response_model=list[LoginLockPublic])
@@ -232,17 +419,13 @@ def admin_invite(
     cohort: Annotated[str, Form()],
     email: Annotated[str, Form()] = "",
     name: Annotated[str, Form()] = "",
-    csv_file: Annotated[UploadFile | None, File()] = None,
 ) -> HTMLResponse:
+    """The hub's quick invitation of one applicant (a CSV goes through a cohort's
+    invitations page, which shows every row's verdict before importing)."""
     try:
         target = _cohort_by_name(db, cohort)
-        days = services.settings.invite_days
-        if csv_file is not None and csv_file.filename:
-            text = csv_file.file.read(MAX_CSV_BYTES).decode("utf-8-sig")
-            invs = accounts.import_csv(db, target, text, days)
-        else:
-            invs = [accounts.invite(db, target, email, name, days)]
-    except (HTTPException, accounts.AccountError, UnicodeDecodeError) as e:
+        inv = accounts.invite(db, target, email, name, services.settings.invite_days)
+    except (HTTPException, accounts.AccountError) as e:
         db.rollback()
         msg = str(e.detail) if isinstance(e, HTTPException) else str(e)
         # The form comes back as it was sent, with the one-line reason above it.
@@ -250,6 +433,6 @@ def admin_invite(
         resp = _admin(request, who, db, services, error=msg, form=sent)
         resp.status_code = 422
         return resp
+    links = [invited(db, services, target, inv, who)]
     db.commit()
-    links = [_public(services, i) for i in invs]
-    return _admin(request, who, db, services, invitations=links, message=f"{len(links)} invited")
+    return _admin(request, who, db, services, invitations=links, message="1 invited")

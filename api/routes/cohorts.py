@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import UTC
+from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, Response
@@ -20,8 +22,8 @@ from api.deps import (
     ServicesDep,
     SessionDep,
 )
-from api.models import Applicant, Cohort, Submission
-from api.reviewing import Independence, ranking
+from api.models import Applicant, Cohort, CohortTask, Submission
+from api.reviewing import Independence, audit, ranking
 from api.schemas import CohortIn, CohortPublic, CohortUpdate, RankPublic
 from api.scoring import DEFAULT_WEIGHTS
 from api.views import applicant_label, independence, page
@@ -36,6 +38,16 @@ def get_cohort(db: Session, cohort_id: int) -> Cohort:
     return cohort
 
 
+def budgets(db: Session, cohort_id: int) -> dict[str, int | None]:
+    """Each task of the cohort with its time budget in minutes (None: untimed)."""
+    rows = db.execute(
+        select(CohortTask.task_id, CohortTask.time_budget_minutes)
+        .where(CohortTask.cohort_id == cohort_id)
+        .order_by(CohortTask.task_id)
+    )
+    return {tid: minutes for tid, minutes in rows}
+
+
 def public(db: Session, c: Cohort) -> CohortPublic:
     return CohortPublic(
         id=c.id,
@@ -43,28 +55,124 @@ def public(db: Session, c: Cohort) -> CohortPublic:
         blind=c.blind,
         weights={k: float(v) for k, v in c.weights.items()},
         tasks=accounts.cohort_task_ids(db, c.id),
+        opens_at=c.opens_at,
+        closes_at=c.closes_at,
+        grace_minutes=c.grace_minutes,
+        late_policy=c.late_policy,
+        regrade_days=c.regrade_days,
+        judge_mode=c.judge_mode,
+        time_budgets=budgets(db, c.id),
+        results_released_at=c.results_released_at,
     )
+
+
+def snapshot(db: Session, c: Cohort) -> dict[str, Any]:
+    """A cohort's settings as plain JSON, for the audit log's before and after."""
+    return {
+        "cohort": c.name,
+        "blind": c.blind,
+        "weights": {k: float(v) for k, v in c.weights.items()},
+        "tasks": accounts.cohort_task_ids(db, c.id),
+        "opens_at": c.opens_at.isoformat() if c.opens_at else None,
+        "closes_at": c.closes_at.isoformat() if c.closes_at else None,
+        "grace_minutes": c.grace_minutes,
+        "late_policy": c.late_policy,
+        "regrade_days": c.regrade_days,
+        "judge_mode": c.judge_mode,
+        "time_budgets": budgets(db, c.id),
+    }
+
+
+def configure(db: Session, cohort: Cohort, body: CohortUpdate | CohortIn) -> None:
+    """Apply the settings `body` sends to `cohort` (flushed; the caller commits).
+
+    The one place both the JSON API and the console's form change a cohort, so both refuse
+    the same things with the same words.
+
+    Raises:
+        accounts.AccountError: an unknown task, a budget for a task not in the cohort, or a
+            window that closes before it opens.
+    """
+    if body.blind is not None:
+        cohort.blind = body.blind
+    if body.weights is not None and (isinstance(body, CohortUpdate) or body.weights):
+        cohort.weights = dict(body.weights)
+    if body.tasks is not None:
+        accounts.set_tasks(db, cohort, body.tasks)
+    if isinstance(body, CohortUpdate) and body.clear_window:
+        cohort.opens_at = cohort.closes_at = None
+    if body.opens_at is not None:
+        cohort.opens_at = body.opens_at.astimezone(UTC)
+    if body.closes_at is not None:
+        cohort.closes_at = body.closes_at.astimezone(UTC)
+    if cohort.opens_at and cohort.closes_at and cohort.closes_at <= cohort.opens_at:
+        raise accounts.AccountError("the window closes before it opens")
+    for name in ("grace_minutes", "late_policy", "regrade_days", "judge_mode"):
+        value = getattr(body, name)
+        if value is not None:
+            setattr(cohort, name, value)
+    if body.time_budgets:
+        rows = {
+            ct.task_id: ct
+            for ct in db.scalars(select(CohortTask).where(CohortTask.cohort_id == cohort.id))
+        }
+        for tid, minutes in body.time_budgets.items():
+            if tid not in rows:
+                raise accounts.AccountError(f"task {tid!r} is not one of the cohort's tasks")
+            rows[tid].time_budget_minutes = minutes
+    db.flush()
+
+
+def actor(who: Principal) -> str:
+    assert who.user is not None
+    return f"{who.user.role}:{who.user.username}"
 
 
 @router.get("/api/v1/cohorts", response_model=list[CohortPublic])
 def list_cohorts(who: CurrentReviewer, db: SessionDep) -> list[CohortPublic]:
-    """Every cohort with its tasks, weights and review mode."""
+    """Every cohort with its tasks, weights, review mode, window and late policy."""
     return [public(db, c) for c in db.scalars(select(Cohort).order_by(Cohort.id))]
+
+
+def create(db: Session, body: CohortIn, who: Principal) -> Cohort:
+    """Create a cohort with its settings, audited (blind review on by default).
+
+    Raises:
+        accounts.AccountError: a name already taken, or what :func:`configure` refuses.
+    """
+    if db.scalar(select(Cohort.id).where(Cohort.name == body.name)) is not None:
+        raise accounts.AccountError("a cohort with that name exists")
+    cohort = Cohort(name=body.name, blind=body.blind, weights=body.weights or dict(DEFAULT_WEIGHTS))
+    db.add(cohort)
+    db.flush()  # a name taken meanwhile: IntegrityError, answered as the same conflict
+    configure(db, cohort, body)
+    audit(db, actor=actor(who), action="cohort-create", submission_id=None, before={},
+          after=snapshot(db, cohort))  # fmt: skip
+    return cohort
+
+
+def update(db: Session, cohort: Cohort, body: CohortUpdate, who: Principal) -> None:
+    """Change a cohort's settings; the audit entry holds them before and after."""
+    before = snapshot(db, cohort)
+    configure(db, cohort, body)
+    after = snapshot(db, cohort)
+    if after != before:
+        audit(db, actor=actor(who), action="cohort-settings", submission_id=None,
+              before=before, after=after)  # fmt: skip
 
 
 @router.post("/api/v1/cohorts", response_model=CohortPublic, status_code=201)
 def create_cohort(body: CohortIn, who: CurrentOperator, db: SessionDep) -> CohortPublic:
-    """Create a cohort (blind review on by default) and assign its tasks."""
-    cohort = Cohort(name=body.name, blind=body.blind, weights=body.weights or dict(DEFAULT_WEIGHTS))
-    db.add(cohort)
+    """Create a cohort (blind review on by default), assign its tasks, set its window."""
     try:
-        db.flush()
+        cohort = create(db, body, who)
     except IntegrityError:
+        db.rollback()
         raise HTTPException(status.HTTP_409_CONFLICT, "a cohort with that name exists") from None
-    try:
-        accounts.set_tasks(db, cohort, body.tasks)
     except accounts.AccountError as e:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(e)) from None
+        db.rollback()
+        code = 409 if "exists" in str(e) else status.HTTP_422_UNPROCESSABLE_CONTENT
+        raise HTTPException(code, str(e)) from None
     db.commit()
     return public(db, cohort)
 
@@ -73,17 +181,15 @@ def create_cohort(body: CohortIn, who: CurrentOperator, db: SessionDep) -> Cohor
 def update_cohort(
     cohort_id: RowId, body: CohortUpdate, who: CurrentOperator, db: SessionDep
 ) -> CohortPublic:
-    """Change blind review, composite weights, or the assigned tasks."""
+    """Change blind review, weights, tasks, the window (``opens_at``/``closes_at`` with an
+    offset; ``clear_window``), grace, late policy, regrade days, judge mode or the tasks'
+    time budgets. Only what is sent changes; every change is audited."""
     cohort = get_cohort(db, cohort_id)
-    if body.blind is not None:
-        cohort.blind = body.blind
-    if body.weights is not None:
-        cohort.weights = dict(body.weights)
-    if body.tasks is not None:
-        try:
-            accounts.set_tasks(db, cohort, body.tasks)
-        except accounts.AccountError as e:
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(e)) from None
+    try:
+        update(db, cohort, body, who)
+    except accounts.AccountError as e:
+        db.rollback()
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(e)) from None
     db.commit()
     return public(db, cohort)
 

@@ -43,7 +43,7 @@ def test_cohorts_weights_and_assignment(world: World) -> None:
     assert names == ["c1", "c2"]
 
 
-def test_csv_import_all_or_nothing(world: World) -> None:
+def test_csv_import_names_bad_rows_and_imports_valid_ones_on_request(world: World) -> None:
     ops = world.operator
     good = "email,name\ncarol@example.org,Carol\ndave@example.org,Dave\n"
     r = ops.post(
@@ -52,9 +52,10 @@ def test_csv_import_all_or_nothing(world: World) -> None:
         files={"file": ("people.csv", good.encode(), "text/csv")},
     )
     assert r.status_code == 201, r.text
-    links = r.json()
+    links = r.json()["invitations"]
     assert [i["email"] for i in links] == ["carol@example.org", "dave@example.org"]
     assert links[0]["link"].endswith("/invite/" + links[0]["token"])
+    assert [row["ok"] for row in r.json()["rows"]] == [True, True]
     carol = world.svc.applicant(links[0]["token"])
     assert [t["id"] for t in carol.get("/api/v1/me/tasks").json()] == ["py-exec", "py-rubric"]
     bad = "email,name\nerin@example.org,Erin\nnot-an-email,X\n"
@@ -63,16 +64,25 @@ def test_csv_import_all_or_nothing(world: World) -> None:
         data={"cohort": "c1"},
         files={"file": ("people.csv", bad.encode(), "text/csv")},
     )
-    assert r.status_code == 422 and "line 3" in r.json()["detail"]
+    # A bad row is named, with every row's verdict, and nothing is imported.
+    assert r.status_code == 422 and "line 3: not an e-mail address" in r.json()["detail"]
+    assert [(x["line"], x["ok"]) for x in r.json()["rows"]] == [(2, True), (3, False)]
     r = ops.post(
         "/api/v1/invitations/import",
         data={"cohort": "c1"},
         files={"file": ("people.csv", b"name\nX\n", "text/csv")},
     )
-    assert r.status_code == 422
-    # Nothing from the failed file was kept.
-    r = ops.post("/api/v1/invitations", json={"cohort": "c1", "email": "erin@example.org"})
-    assert r.status_code == 201
+    assert r.status_code == 422 and "'email' column" in r.json()["detail"]
+    # Nothing from the failed file was kept: erin is new.
+    r = ops.post(
+        "/api/v1/invitations/import",
+        params={"valid_only": "true"},
+        data={"cohort": "c1"},
+        files={"file": ("people.csv", bad.encode(), "text/csv")},
+    )
+    assert r.status_code == 201, r.text
+    assert [i["email"] for i in r.json()["invitations"]] == ["erin@example.org"]
+    assert (r.json()["imported"], r.json()["invalid"]) == (1, 1)
 
 
 def test_admin_page_invites(world: World) -> None:
