@@ -268,10 +268,15 @@ def create_app(settings: Settings | None = None, *, grade_fn: GradeFn | None = N
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from api.notifications import OutboxLoop
+
         start(services)
+        # Reminders are queued, and mail sent when SMTP is configured, every ~30 s.
+        outbox_loop = OutboxLoop(services.settings, services.sessions).start()
         try:
             yield
         finally:
+            outbox_loop.stop()
             if services.queue is not None:
                 services.queue.stop()
             services.engine.dispose()
