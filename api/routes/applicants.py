@@ -111,16 +111,13 @@ def assigned_tasks(db: Session, applicant: Applicant) -> list[TaskRow]:
 
 def follow_up_tasks(db: Session, applicant: Applicant) -> list[TaskRow]:
     """Follow-up tasks (StreamTask) of the streams whose shortlist has the applicant."""
-    return list(
-        db.scalars(
-            select(TaskRow)
-            .join(StreamTask, StreamTask.task_id == TaskRow.id)
-            .join(StreamChoice, StreamChoice.stream_id == StreamTask.stream_id)
-            .where(StreamChoice.applicant_id == applicant.id, StreamChoice.shortlisted.is_(True))
-            .distinct()
-            .order_by(TaskRow.id)
-        )
+    # A subquery, not DISTINCT over the join: PostgreSQL cannot compare the JSON rubric column.
+    shortlisted = (
+        select(StreamTask.task_id)
+        .join(StreamChoice, StreamChoice.stream_id == StreamTask.stream_id)
+        .where(StreamChoice.applicant_id == applicant.id, StreamChoice.shortlisted.is_(True))
     )
+    return list(db.scalars(select(TaskRow).where(TaskRow.id.in_(shortlisted)).order_by(TaskRow.id)))
 
 
 def released(db: Session, applicant: Applicant) -> bool:
