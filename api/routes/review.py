@@ -25,11 +25,11 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
 
-from api import comments, navigation
+from api import comments, judging, navigation
 from api.deps import CurrentReviewer, OptionalRowId, Principal, RowId, ServicesDep, SessionDep
 from api.integrity import KINDS as INTEGRITY_KINDS
 from api.integrity import load_evidence
-from api.models import TIERS, ReviewComment, Submission, TaskRow
+from api.models import TIERS, Cohort, ReviewComment, Submission, TaskRow
 from api.reviewing import Independence, ReviewError, ReviewInput, save_review
 from api.routes.submissions import Filters, _get
 from api.scoring import suggested_tier
@@ -230,6 +230,13 @@ def render_page(
     for c in notes:
         by_file.setdefault(c.path, []).append(c)
     report = current_report(db, sub)
+    cohort = db.get(Cohort, sub.cohort_id)
+    assert cohort is not None
+    # The rubric judge's pre-scores, only where the one visibility rule allows them.
+    judge = judging.judge_view(who.user, cohort, sub.id, view)
+    judged = (
+        {j.criterion: j for j in judging.latest_judgments(db, sub, task)} if judge.shown else {}
+    )
     saved = request.query_params.get("saved", "")
     response = page(
         request,
@@ -255,6 +262,10 @@ def render_page(
         done=request.query_params.get("done") == "1",
         form_error=form_error,
         form=form_input if form_input is not None else _form_from(mine),
+        judge=judge,
+        judged=judged,
+        judge_flags=judging.FLAG_TEXT,
+        standing=judging.stand_ins(db, task.id) if judge.mode != "off" else set(),
     )
     if form_error:
         response.status_code = status.HTTP_422_UNPROCESSABLE_CONTENT

@@ -8,7 +8,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api import calibration, catalog
+from api import calibration, catalog, judging
 from api.deps import CurrentOperator, CurrentReviewer, Principal, ServicesDep, SessionDep
 from api.grading import enqueue_regrade
 from api.integrity import run_pass
@@ -151,12 +151,23 @@ def task_page(task_id: str, request: Request, who: CurrentReviewer, db: SessionD
 
 
 def _task_page(
-    request: Request, who: Principal, db: Session, task: TaskRow, message: str = ""
+    request: Request,
+    who: Principal,
+    db: Session,
+    task: TaskRow,
+    message: str = "",
+    *,
+    stand_in_error: str = "",
+    stand_in_form: dict[str, str] | None = None,
 ) -> HTMLResponse:
+    """The task page; with `stand_in_error`, the stand-in form refused (input kept)."""
     assert who.user is not None
     lines = calibration.task_calibration(db, task)
-    if who.user.role != "operator":  # a reviewer sees their own line only
+    operator = who.user.role == "operator"
+    if not operator:  # a reviewer sees their own line only
         lines = [(u, c) for u, c in lines if u.id == who.user.id]
+    # The judge's agreement is computed from every reviewer's scores: operators only.
+    judge = judging.task_agreement(db, task) if operator and task.rubric.get("criteria") else []
     return page(
         request,
         "task.html.j2",
@@ -166,6 +177,10 @@ def _task_page(
         calibration=lines,
         calibration_rule=calibration.RULE,
         message=message,
+        judge=judge,
+        judge_rule=judging.CI_RULE,
+        stand_in_error=stand_in_error,
+        stand_in_form=stand_in_form or {"criterion": "", "min_reviews": "30", "threshold": "0.6"},
     )
 
 

@@ -45,6 +45,21 @@
     });
   }
 
+  // Assist mode: one click copies the rubric judge's suggested level into the reviewer's
+  // own score field (which they may change; saving is theirs). Blind mode renders no button.
+  document.querySelectorAll("button.judge-copy").forEach(function (b) {
+    const field = document.getElementById(b.dataset.target || "");
+    if (!field) return;
+    b.hidden = false;
+    b.addEventListener("click", function () {
+      field.value = b.dataset.score || "";
+      field.dispatchEvent(new Event("input", { bubbles: true }));
+      field.focus();
+      const live = document.getElementById("status");
+      if (live) live.textContent = "Copied the model's suggestion " + field.value + " into your score; it is saved only when you save your review.";
+    });
+  });
+
   // The file page: a line number (or a cell's link) fills the comment form's anchor and
   // moves to the comment box, without reloading the page.
   const lineField = document.getElementById("comment-line");
