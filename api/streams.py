@@ -582,6 +582,20 @@ def applicant_streams(db: Session, applicant: Applicant) -> list[ApplicantStream
     return out
 
 
+def open_follow_up_task_ids(db: Session, applicant: Applicant) -> list[str]:
+    """The follow-up tasks the applicant may take: those of every stream that shortlisted
+    them (the rule for the applicant's task list, and for "open" on their streams page)."""
+    return list(
+        db.scalars(
+            select(StreamTask.task_id)
+            .join(StreamChoice, StreamChoice.stream_id == StreamTask.stream_id)
+            .where(StreamChoice.applicant_id == applicant.id, StreamChoice.shortlisted.is_(True))
+            .distinct()
+            .order_by(StreamTask.task_id)
+        )
+    )
+
+
 def set_choices(
     db: Session, who: Principal, stream_ids: Iterable[int], now: datetime | None = None
 ) -> list[int]:

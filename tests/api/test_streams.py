@@ -23,6 +23,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from api import streams
 from api.core.db import transaction
 from api.core.security import pseudonym
 from api.models import Applicant, AuditEntry, Cohort, StreamChoice, StreamNote, Submission, utcnow
@@ -285,6 +286,12 @@ def test_shortlist_is_audited_and_opens_follow_ups_to_the_applicant(sw: StreamsW
     # Bob is not in Evals: not there for its mentor, even by his right key.
     bob_in_evals = f"/api/v1/streams/{sw.evals}/applicants/{sw.key('bob')}/shortlist"
     assert sw.men2.put(bob_in_evals, json={"shortlisted": True}).status_code == 404
+    with sw.services.sessions() as s:
+        alice = s.get(Applicant, sw.ids["alice"])
+        bob = s.get(Applicant, sw.ids["bob"])
+        assert alice is not None and bob is not None
+        assert streams.open_follow_up_task_ids(s, alice) == [FOLLOW_UP]
+        assert streams.open_follow_up_task_ids(s, bob) == []
     after = _json(sw.alice, "/api/v1/me/streams")
     opened = {s["id"]: [f["open"] for f in s["follow_ups"]] for s in after["streams"]}
     assert opened == {sw.interp: [True], sw.evals: []}
