@@ -40,11 +40,84 @@ def prepared(settings: Settings) -> Services:
     return services
 
 
+SERVED_FILE = "served.json"
+
+
+def local_url(host: str, port: int) -> str:
+    """The URL a browser on this machine opens for a service listening on host:port."""
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    if ":" in shown and not shown.startswith("["):
+        shown = f"[{shown}]"  # an IPv6 address in a URL
+    return f"http://{shown}:{port}"
+
+
+def record_served(settings: Settings, host: str, port: int) -> Path:
+    """Write ``served.json`` in the data dir: the base URL this service serves, so commands
+    run later against the same data dir (``assess invite``) print links that work.
+
+    Written atomically (a temporary file renamed over the old one): a reader never sees
+    half a file.
+    """
+    import json
+    import tempfile
+    from datetime import UTC, datetime
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    path = settings.data_dir / SERVED_FILE
+    record = {
+        "base_url": settings.base_url.rstrip("/"),
+        "host": host,
+        "port": port,
+        "pid": os.getpid(),
+        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    fd, tmp = tempfile.mkstemp(dir=settings.data_dir, prefix=".served.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(record, f, indent=1)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def recorded_base_url(data_dir: Path) -> str | None:
+    """The base URL ``assess serve`` last recorded in ``data_dir``; None if none (or unreadable)."""
+    import json
+
+    try:
+        record = json.loads((data_dir / SERVED_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+    url = record.get("base_url") if isinstance(record, dict) else None
+    return url if isinstance(url, str) and url.startswith(("http://", "https://")) else None
+
+
+def invite_base_url(option: str | None, data_dir: Path | None) -> tuple[str, str]:
+    """The base URL for invitation links and where it came from, in this order: the
+    ``--base-url`` option, ``ASSESS_BASE_URL``, the URL ``assess serve`` recorded in the
+    data dir, the default."""
+    if option:
+        return option.rstrip("/"), "--base-url"
+    env = os.environ.get("ASSESS_BASE_URL", "").strip()
+    if env:
+        return env.rstrip("/"), "ASSESS_BASE_URL"
+    settings = settings_from(data_dir=data_dir)
+    served = recorded_base_url(settings.data_dir)
+    if served:
+        return served, f"recorded by assess serve in {settings.data_dir / SERVED_FILE}"
+    return settings.base_url.rstrip("/"), "the default: no service recorded in this data dir"
+
+
 def serve(settings: Settings, host: str, port: int, demo: bool, log_level: str = "info") -> None:
-    """Run the service with uvicorn (blocking)."""
+    """Run the service with uvicorn (blocking), having recorded its base URL."""
     from api.app import create_app
     from api.server import serve as run
 
+    record_served(settings, host, port)
     if demo:
         services = prepared(settings)
         try:
@@ -134,7 +207,7 @@ def seed_demo(services: Services) -> DemoInfo:
 
 
 def print_demo(info: DemoInfo, host: str, port: int) -> None:
-    base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
+    base = local_url(host, port)
     print()
     print(f"tasks loaded: {', '.join(info.tasks) or 'none'}")
     for task, which, sid, new in info.submissions:
@@ -232,5 +305,48 @@ def integrity(settings: Settings, task_id: str, echo: Callable[[str], None] = pr
         for line in result.skipped:
             echo(f"skipped: {line}")
         return len(pairs)
+    finally:
+        services.engine.dispose()
+
+
+def outbox_send(settings: Settings) -> str:
+    """Queue due reminders, then send every queued message now; returns a summary line.
+
+    Raises:
+        SystemExit: SMTP is not configured.
+    """
+    from api.notifications import queue_reminders, send_pending
+
+    if not settings.smtp_host:
+        raise SystemExit(
+            "SMTP is not configured: set ASSESS_SMTP_HOST (and ASSESS_SMTP_PORT, _USER, "
+            "_PASSWORD, _STARTTLS, _FROM as needed); `assess outbox export` writes the "
+            "messages as CSV instead"
+        )
+    services = prepared(settings)
+    try:
+        with transaction(services.sessions) as session:
+            reminders = queue_reminders(session, settings)
+        result = send_pending(settings, services.sessions, ignore_backoff=True, limit=100_000)
+        return f"{reminders} reminder(s) queued; {result.line()}"
+    finally:
+        services.engine.dispose()
+
+
+def outbox_export(settings: Settings, status: str, kind: str) -> str:
+    """The outbox as CSV text (formula-safe), filtered by status and kind.
+
+    Raises:
+        SystemExit: an unknown status or kind.
+    """
+    from api.routes.outbox import Filter, export_csv
+
+    f = Filter(status=status, kind=kind)
+    if f.problem():
+        raise SystemExit(f.problem())
+    services = prepared(settings)
+    try:
+        with services.sessions() as session:
+            return export_csv(session, f)
     finally:
         services.engine.dispose()

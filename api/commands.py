@@ -42,7 +42,7 @@ def serve_cmd(
     demo: Annotated[bool, typer.Option(help="Seed the demo: reviewers, applicants.")] = False,
 ) -> None:
     """Run the grading service (portal, dashboard, API at /api/v1, docs at /docs)."""
-    from api.cli import serve, settings_from
+    from api.cli import local_url, serve, settings_from
 
     settings = settings_from(
         broker_url=broker,
@@ -50,7 +50,8 @@ def serve_cmd(
         tasks_dirs=tuple(tasks or ()),
         data_dir=data_dir,
         database_url=database_url,
-        base_url=f"http://{host}:{port}",
+        # A public URL set in ASSESS_BASE_URL (behind a proxy) wins over where we listen.
+        base_url=None if os.environ.get("ASSESS_BASE_URL") else local_url(host, port),
     )
     with user_errors():
         serve(settings, host, port, demo)
@@ -85,18 +86,27 @@ def invite_cmd(
     csv_file: Annotated[Path | None, typer.Option("--csv", help="CSV: email[,name].")] = None,
     data_dir: DataDirOpt = None,
     database_url: DbOpt = None,
-    base_url: Annotated[str | None, typer.Option(help="The service's public URL.")] = None,
+    base_url: Annotated[
+        str | None,
+        typer.Option(
+            help="The service's public URL (default: ASSESS_BASE_URL, else the URL "
+            "`assess serve` recorded in the data dir)."
+        ),
+    ] = None,
 ) -> None:
     """Invite applicants: prints one invitation link each (shown once; send it to them)."""
     from api.accounts import AccountError
-    from api.cli import invite, settings_from
+    from api.cli import invite, invite_base_url, settings_from
 
-    settings = settings_from(data_dir=data_dir, database_url=database_url, base_url=base_url)
+    base, source = invite_base_url(base_url, data_dir)
+    settings = settings_from(data_dir=data_dir, database_url=database_url, base_url=base)
     with user_errors():
         try:
             links = invite(settings, cohort, emails or [], name, task or [], csv_file)
         except AccountError as e:
             raise AssessError(str(e)) from None
+    # Which base the links use goes to stderr: stdout stays one "email<TAB>link" per line.
+    sys.stderr.write(f"links for {base} ({source})\n")
     for email, link in links:  # tab-separated, for scripts; links are secrets: shown once
         sys.stdout.write(f"{email}\t{link}\n")
 
@@ -137,6 +147,47 @@ def integrity_pass_cmd(
     )
     with user_errors():
         integrity(settings, task, echo=_plain_line)
+
+
+outbox_app = typer.Typer(
+    help="The outbox of messages to applicants: send it by SMTP or export it as CSV.",
+    no_args_is_help=True,
+)
+app.add_typer(outbox_app, name="outbox")
+
+
+@outbox_app.command("send")
+def outbox_send_cmd(data_dir: DataDirOpt = None, database_url: DbOpt = None) -> None:
+    """Queue due deadline reminders, then send every queued message now by SMTP
+    (ASSESS_SMTP_HOST and friends; back-off between attempts ignored)."""
+    from api.cli import outbox_send, settings_from
+
+    settings = settings_from(data_dir=data_dir, database_url=database_url)
+    with user_errors():
+        _plain_line(outbox_send(settings))
+
+
+@outbox_app.command("export")
+def outbox_export_cmd(
+    status: Annotated[str, typer.Option(help="queued, sending, sent or failed.")] = "",
+    kind: Annotated[str, typer.Option(help="invitation, reminder, results or regrade.")] = "",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="CSV file (default: stdout).")
+    ] = None,
+    data_dir: DataDirOpt = None,
+    database_url: DbOpt = None,
+) -> None:
+    """Write the outbox as CSV (formula-safe cells): to send it another way, or to keep."""
+    from api.cli import outbox_export, settings_from
+
+    settings = settings_from(data_dir=data_dir, database_url=database_url)
+    with user_errors():
+        text = outbox_export(settings, status, kind)
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text, encoding="utf-8")
+        sys.stderr.write(f"outbox written to {output}\n")
 
 
 def _plain_line(line: str) -> None:
