@@ -34,6 +34,7 @@ def kit_toml(task: Task) -> str:
         f"max_bytes = {s.submission.max_bytes}",
         f"allow_notebook = {'true' if s.submission.allow_notebook else 'false'}",
         f"check_command = [{', '.join(_toml_str(c) for c in s.kit.check_command)}]",
+        f"requires = [{', '.join(_toml_str(m) for m in kit_requires(task))}]",
     ]
     if task.questions is not None:  # research-taste: `assess check` validates the answers file
         lines += [
@@ -41,6 +42,33 @@ def kit_toml(task: Task) -> str:
             f"answers_file = {_toml_str(task.questions.answers_file)}",
         ]
     return "\n".join(lines) + "\n"
+
+
+def kit_requires(task: Task) -> list[str]:
+    """The modules the kit's code imports that Python itself lacks (numpy, torch, ...), and
+    pytest when the visible checks use it: `assess check` names any the applicant's Python
+    cannot import instead of failing with a collection error."""
+    import ast
+    import sys
+
+    files = kit_files(task)
+    local = {Path(name).parts[0].removesuffix(".py") for name in files}
+    found: set[str] = set()
+    for name, src in files.items():
+        if not name.endswith(".py"):
+            continue
+        try:
+            tree = ast.parse(src.read_bytes())
+        except (SyntaxError, ValueError):
+            continue  # a starter may be deliberately incomplete; intake does not parse it
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                found.update(a.name.split(".")[0] for a in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                found.add(node.module.split(".")[0])
+    if "pytest" in task.spec.kit.check_command:
+        found.add("pytest")
+    return sorted(m for m in found - local if m not in sys.stdlib_module_names)
 
 
 def _toml_str(v: str) -> str:

@@ -148,8 +148,20 @@ def task_validate(
                 _one_line(r.note)[:120],
             )
         out.print(table)
+        for f in result.lint:
+            colour = "red" if f.level == "error" else "yellow"
+            out.print(f"[{colour}]{f.level}[/{colour}]: {f.where}: {f.message}", markup=True)
         if result.spread is not None:
-            out.print(f"spread (solution - best bad case): {result.spread:.0%} of the range")
+            verdict = (
+                ""
+                if result.spread_ok
+                else f"[red] — below the minimum {result.min_spread:.0%}[/red]"
+            )
+            out.print(
+                f"spread (solution - best bad case): {result.spread:.0%} of the range{verdict}"
+            )
+        elif not result.spread_ok:
+            out.print(f"[red]no spread: no bad case graded (minimum {result.min_spread:.0%})[/red]")
         out.print("[green]valid[/green]" if result.ok else "[red]not valid[/red]")
     raise CliExit(0 if result.ok else 1)
 
@@ -158,12 +170,15 @@ def task_validate(
 def task_new(
     task_id: Annotated[str, typer.Argument(help="Lower-case id, e.g. sae-features.")],
     dest: Annotated[Path, typer.Option(help="Folder to create the task in.")] = Path("tasks"),
+    bare: Annotated[
+        bool, typer.Option(help="Start from the smallest valid task, not the commented toy.")
+    ] = False,
 ) -> None:
-    """Scaffold a task from the commented template (tasks/_template)."""
+    """Scaffold a task from the commented template (tasks/_template), or --bare."""
     from grader.scaffold import new_task
 
     with user_errors():
-        path = new_task(task_id, dest)
+        path = new_task(task_id, dest, bare=bare)
     out.print(f"created {path}; next: edit it, then `assess task validate {path}`")
 
 
@@ -363,6 +378,10 @@ def bundle_cmd(
 @app.command("check")
 def check_cmd(
     kit_dir: Annotated[Path, typer.Argument(help="The unpacked kit (default: here).")] = Path("."),
+    python: Annotated[
+        str | None,
+        typer.Option(help="The Python that runs the visible checks (default: python on PATH)."),
+    ] = None,
 ) -> None:
     """Inside an unpacked kit: check the submission rules and run the visible checks."""
     from grader.kit import check_kit, find_kit
@@ -370,7 +389,7 @@ def check_cmd(
     with user_errors():
         kit = find_kit(kit_dir)
         with err.status("running the visible checks"):
-            result = check_kit(kit)
+            result = check_kit(kit, python=python)
     m = result.manifest
     out.print(f"[bold]{m.task}[/bold] {m.version}: {m.title}")
     out.print(

@@ -31,6 +31,8 @@ class KitManifest(BaseModel):
     max_bytes: int = 20_000_000
     allow_notebook: bool = False
     check_command: tuple[str, ...]
+    # Modules the kit's code and its visible checks import beyond Python's own.
+    requires: tuple[str, ...] = ()
     kind: str = "implementation"  # research-taste kits: the answers file is checked too
     answers_file: str = "answers.toml"
 
@@ -78,12 +80,42 @@ def load_manifest(kit_dir: Path) -> KitManifest:
         raise AssessError(f"{kit_dir / KIT_FILE}: field '{loc}': {first['msg']}") from None
 
 
-def check_kit(kit_dir: Path, *, timeout_s: float = 600) -> KitCheck:
+def missing_modules(python: str, modules: tuple[str, ...]) -> list[str]:
+    """Which of `modules` the interpreter `python` cannot import.
+
+    Raises:
+        AssessError: the interpreter cannot be run.
+    """
+    if not modules:
+        return []
+    probe = (
+        "import importlib.util, sys\n"
+        "print('\\n'.join(m for m in sys.argv[1:] if importlib.util.find_spec(m) is None))"
+    )
+    try:
+        proc = subprocess.run(
+            [python, "-c", probe, *modules], capture_output=True, text=True, timeout=60, check=False
+        )
+    except FileNotFoundError:
+        raise AssessError(
+            f"cannot run {python!r}: not found (pass --python PATH to the Python that has "
+            f"{', '.join(modules)})"
+        ) from None
+    if proc.returncode != 0:
+        raise AssessError(f"{python} could not be asked what it can import: {proc.stderr[-200:]}")
+    return [m for m in proc.stdout.split() if m]
+
+
+def check_kit(kit_dir: Path, *, timeout_s: float = 600, python: str | None = None) -> KitCheck:
     """Apply the intake rules to the kit folder and run its visible checks.
+
+    `python` replaces the command's interpreter when it is ``python``/``python3`` (the
+    default is whichever one comes first on PATH, as in a shell).
 
     Raises:
         IntakeError: the folder would be rejected as a submission (named reason).
-        AssessError: the kit is malformed or the check command cannot start.
+        AssessError: the kit is malformed, the interpreter lacks a module the checks need
+            (named, one line), or the check command cannot start.
     """
     manifest = load_manifest(kit_dir)
     with tempfile.TemporaryDirectory(prefix="assess-check-") as tmp:
@@ -98,9 +130,20 @@ def check_kit(kit_dir: Path, *, timeout_s: float = 600) -> KitCheck:
         code, prefix = check_answers_format(kit_dir)
         if code != 0 or not manifest.check_command:
             return KitCheck(kit_dir, manifest, sub.ref, code, prefix)
+    command = list(manifest.check_command)
+    if python and command and command[0] in ("python", "python3"):
+        command[0] = python
+    if command and Path(command[0]).name.startswith("python"):
+        missing = missing_modules(command[0], manifest.requires)
+        if missing:
+            raise AssessError(
+                f"the visible checks need {', '.join(missing)}, which {command[0]!r} cannot "
+                f"import: install {'it' if len(missing) == 1 else 'them'} (see the instructions) "
+                "or pass --python PATH to a Python that has them"
+            )
     try:
         proc = subprocess.run(
-            list(manifest.check_command),
+            command,
             cwd=kit_dir,
             capture_output=True,
             text=True,
@@ -109,7 +152,7 @@ def check_kit(kit_dir: Path, *, timeout_s: float = 600) -> KitCheck:
         )
         code, out = proc.returncode, proc.stdout + proc.stderr
     except FileNotFoundError:
-        raise AssessError(f"cannot run {manifest.check_command[0]!r}: not found") from None
+        raise AssessError(f"cannot run {command[0]!r}: not found") from None
     except subprocess.TimeoutExpired:
         code, out = 124, f"visible checks did not finish within {timeout_s:g}s"
     return KitCheck(kit_dir, manifest, sub.ref, code, prefix + out)

@@ -53,6 +53,7 @@ from grader.task import Task
 from grader.util import make_readable, sha256_file
 
 HARNESS_DIR = Path(__file__).parent / "harness"
+RUN_HELPERS = "assess_run.py"
 MAX_CHECKS = 200
 MAX_RESULT_BYTES = 1_000_000
 MAX_OUTPUT_FILES = 1000
@@ -280,8 +281,10 @@ def _run_phase(job: _Job, sub: Submission) -> tuple[RunResult, Exported, str]:
     run_grading = job.work / "run-grading"
     shutil.rmtree(run_grading, ignore_errors=True)  # a re-run after an overload starts afresh
     run_grading.mkdir()
-    # What the run phase may see of grading/: run.py and inputs/, never answers.
+    # What the run phase may see of grading/: run.py and inputs/, never answers; and the
+    # run-phase helpers (assess_run.py) next to run.py, so that `import assess_run` works.
     shutil.copy2(task.run_script, run_grading / "run.py")
+    shutil.copy2(HARNESS_DIR / RUN_HELPERS, run_grading / RUN_HELPERS)
     if task.inputs.is_dir():
         shutil.copytree(task.inputs, run_grading / "inputs", symlinks=False)
     output = job.work / "output"

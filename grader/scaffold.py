@@ -18,11 +18,15 @@ from grader.task import IGNORED_NAMES, load_task
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "tasks" / "_template"
 """The template task, next to the package in a source checkout."""
+BARE_DIR = Path(__file__).resolve().parent / "bare_task"
+"""The smallest valid task (`assess task new --bare`), shipped inside the package."""
 
 # Caches and the prepare stamp stay behind; a .gitignore is part of the template.
 _SKIPPED = frozenset(IGNORED_NAMES - {".gitignore"})
 _ID_LINE = re.compile(r'^id = "[^"\n]*"$', re.MULTILINE)
 _TITLE_LINE = re.compile(r'^title = "[^"\n]*"$', re.MULTILINE)
+# The template's own spread rule is looser than the library's: a new task gets the default.
+_MIN_SPREAD_LINE = re.compile(r"^min_spread = [0-9.]+$", re.MULTILINE)
 
 
 def default_title(task_id: str) -> str:
@@ -31,13 +35,17 @@ def default_title(task_id: str) -> str:
     return f"{words[:1].upper()}{words[1:]} (TODO: title)"
 
 
-def new_task(task_id: str, dest_root: Path, *, template: Path = TEMPLATE_DIR) -> Path:
+def new_task(
+    task_id: str, dest_root: Path, *, template: Path = TEMPLATE_DIR, bare: bool = False
+) -> Path:
     """Copy the template task to ``dest_root/task_id`` and give it its id and a title.
 
     Args:
         task_id: the new task's id (lower-case letters, digits, dashes; see task.toml).
         dest_root: the folder that will hold the task folder (created if missing).
         template: the template task folder (default: the repository's tasks/_template).
+        bare: start from the smallest valid task instead (grader/bare_task: one function,
+            three bad cases written as variants of the solution, no toy to delete).
 
     Returns:
         The new task folder.
@@ -51,6 +59,8 @@ def new_task(task_id: str, dest_root: Path, *, template: Path = TEMPLATE_DIR) ->
             f"invalid task id {task_id!r}: use 2-63 lower-case letters, digits and dashes, "
             f"starting with a letter or digit (pattern {ID_PATTERN})"
         )
+    if bare:
+        template = BARE_DIR
     dest = Path(dest_root) / task_id
     if dest.exists() or dest.is_symlink():
         raise TaskSpecError(f"{dest}: already exists; choose another id or remove it first")
@@ -67,16 +77,32 @@ def new_task(task_id: str, dest_root: Path, *, template: Path = TEMPLATE_DIR) ->
         )
     text = _ID_LINE.sub(lambda _: f'id = "{task_id}"', text)
     text = _TITLE_LINE.sub(lambda _: f'title = "{default_title(task_id)}"', text)
+    text = _MIN_SPREAD_LINE.sub("# min_spread = 0.30", text)
 
     dest.parent.mkdir(parents=True, exist_ok=True)
     shutil.copytree(template, dest, symlinks=False, ignore=_ignore)
     try:
         (dest / TASK_FILE).write_text(text, encoding="utf-8")
+        readme = dest / "README.md"
+        if readme.is_file():  # the template's notes describe the template, not this task
+            readme.write_text(_readme(task_id), encoding="utf-8")
         load_task(dest)  # the copy must be a valid task from the start
     except BaseException:
         shutil.rmtree(dest, ignore_errors=True)
         raise
     return dest
+
+
+def _readme(task_id: str) -> str:
+    return (
+        f"# {task_id} (author notes)\n\n"
+        "Notes for the task's authors and reviewers; applicants never see this file.\n\n"
+        "- What the task measures, and why its hidden set measures that skill:\n"
+        "- How the reference was measured (wall and CPU seconds, memory):\n"
+        "- Each bad case and the mistake it stands for (see bad/*/expect.toml):\n\n"
+        f"Validate with `assess task validate tasks/{task_id}`; the walk-through is "
+        "docs/authoring.md.\n"
+    )
 
 
 def _ignore(_dir: str, names: list[str]) -> set[str]:

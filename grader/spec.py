@@ -16,7 +16,7 @@ import re
 import tomllib
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -100,6 +100,9 @@ class Scoring(_Frozen):
     max_score: Annotated[float, Field(gt=0, le=1000)] = 100.0
     automatic_weight: Annotated[float, Field(ge=0, le=1)] = 1.0
     pass_score: Annotated[float, Field(ge=0)] | None = None
+    # `assess task validate` fails unless the solution beats the best bad case by this
+    # share of max_score: a task that cannot separate good work from bad grades no one.
+    min_spread: Annotated[float, Field(ge=0, le=1)] = 0.30
 
 
 class Kit(_Frozen):
@@ -142,6 +145,20 @@ class Integrity(_Frozen):
     min_prose_chars: Annotated[int, Field(ge=1, le=1_000_000)] = 300
 
 
+class SharedFile(_Frozen):
+    """A file this task uses from another task's folder (``[[shared]]`` in task.toml).
+
+    `source` is relative to this task's folder and must lie in a sibling task; `target` is
+    where it appears here. The content is pinned: a source whose sha256 is not `sha256`
+    stops the task loading (grader.shared), so another task's change never reaches this
+    one unseen.
+    """
+
+    source: Annotated[str, Field(min_length=1, max_length=500)]
+    target: Annotated[str, Field(min_length=1, max_length=500)]
+    sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+
+
 class TaskSpec(_Frozen):
     """The parsed `task.toml`."""
 
@@ -162,6 +179,7 @@ class TaskSpec(_Frozen):
     kit: Kit = Kit()
     notebook: Notebook = Notebook()
     integrity: Integrity = Integrity()
+    shared: tuple[SharedFile, ...] = ()
 
     @model_validator(mode="after")
     def _pass_within_range(self) -> TaskSpec:
@@ -174,12 +192,36 @@ class TaskSpec(_Frozen):
         return self
 
 
+class Replacement(_Frozen):
+    """One edit of a base file: `old` occurs exactly `count` times and becomes `new`."""
+
+    file: Annotated[str, Field(min_length=1, max_length=255)]
+    old: Annotated[str, Field(min_length=1)]
+    new: str
+    count: Annotated[int, Field(ge=1, le=1000)] = 1
+
+
 class Expectation(_Frozen):
-    """What a known-bad case (`bad/<case>/expect.toml`) may earn and how it should end."""
+    """What a known-bad case (`bad/<case>/expect.toml`) may earn and how it should end.
+
+    A case is either a whole submission (every file in its folder) or, with `base`, a
+    variant of the task's solution/ or starter/: that folder's files, then the case's own
+    files in place of theirs, then `remove`d files deleted and each `replace` applied
+    (grader.cases). A variant states exactly what differs from working code.
+    """
 
     max_score: Annotated[float, Field(ge=0)]
     status: tuple[str, ...] = ()
     why: str = ""
+    base: Literal["solution", "starter"] | None = None
+    remove: tuple[str, ...] = ()
+    replace: tuple[Replacement, ...] = ()
+
+    @model_validator(mode="after")
+    def _edits_need_a_base(self) -> Expectation:
+        if (self.remove or self.replace) and self.base is None:
+            raise ValueError('remove and replace edit a base: set base = "solution" or "starter"')
+        return self
 
     @field_validator("status")
     @classmethod

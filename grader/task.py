@@ -145,6 +145,10 @@ def load_task(root: Path | str) -> Task:
         raise TaskSpecError(
             f"{root / TASK_FILE}: field 'id': {spec.id!r} must match the folder name {root.name!r}"
         )
+    if spec.shared:  # before anything reads the folder: the targets are part of it
+        from grader.shared import resolve_shared
+
+        resolve_shared(root, spec.shared)
     task = Task(root=root, spec=spec)
     _ = task.rubric  # a malformed rubric.toml is a task error now, not at grading time
     needed = [root / "instructions.md", task.run_script, task.check_script]

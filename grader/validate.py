@@ -1,5 +1,6 @@
 """`assess task validate`: a task is publishable only if its reference and known-bad cases
-grade as declared — solution/ full marks, starter/ less, each bad case under its ceiling."""
+grade as declared — solution/ full marks, starter/ less, each bad case under its ceiling —
+the solution beats the best bad case by the task's minimum spread, and lint finds no error."""
 
 from __future__ import annotations
 
@@ -10,12 +11,14 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from grader.cases import case_folder
 from grader.pipeline import grade
 from grader.prepare import prepare
 from grader.report import Report, Status
 from grader.sandbox import Sandbox
-from grader.spec import EXPECT_FILE
+from grader.spec import EXPECT_FILE, Expectation
 from grader.task import Task
+from grader.task_lint import Finding, lint
 
 _TOL = 1e-6
 
@@ -42,6 +45,9 @@ class ValidationResult(BaseModel):
     prepared: bool
     cases: list[CaseResult]
     spread: float | None  # (solution - best bad case) / max_score: how well the task separates
+    min_spread: float  # the task's rule (task.toml [scoring] min_spread)
+    spread_ok: bool
+    lint: list[Finding]
 
 
 @dataclass(frozen=True)
@@ -51,6 +57,7 @@ class _Case:
     path: Path
     ceiling: float | None  # None: must reach full marks
     statuses: tuple[str, ...]
+    expectation: Expectation | None = None  # bad cases: a variant of solution/ is built
 
 
 def _cases(task: Task) -> list[_Case]:
@@ -60,7 +67,7 @@ def _cases(task: Task) -> list[_Case]:
         _Case("starter", "starter", task.starter, full, ()),
     ]
     for name, (path, exp) in task.bad_cases().items():
-        cases.append(_Case(f"bad/{name}", "bad", path, exp.max_score, exp.status))
+        cases.append(_Case(f"bad/{name}", "bad", path, exp.max_score, exp.status, exp))
     return cases
 
 
@@ -94,11 +101,16 @@ def validate(
     Raises:
         TaskSpecError: the task is malformed or its prepare step fails.
     """
+    findings = lint(task)
     prepared = prepare(task, sandbox)
     cases = _cases(task)
 
     def run(case: _Case) -> CaseResult:
-        report = grade(task, case.path, sandbox=sandbox, exclude=frozenset({EXPECT_FILE}))
+        if case.expectation is None:
+            report = grade(task, case.path, sandbox=sandbox, exclude=frozenset({EXPECT_FILE}))
+        else:
+            with case_folder(task, case.path, case.expectation) as folder:
+                report = grade(task, folder, sandbox=sandbox, exclude=frozenset({EXPECT_FILE}))
         ok, expected, note = _judge(case, report)
         if not note and report.status != Status.graded:
             note = report.explanation
@@ -120,14 +132,23 @@ def validate(
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         results = list(pool.map(run, cases))
     results += _outcome_rows(task, sandbox, jobs, on_case)
+    spread = _spread(results, task.spec.scoring.max_score)
+    min_spread = task.spec.scoring.min_spread
+    # No bad case at all gives no spread: lint reports that; a rule of 0 needs none.
+    spread_ok = min_spread == 0 or (spread is not None and spread >= min_spread - _TOL)
     return ValidationResult(
         task=task.id,
         version=task.spec.version,
         digest=task.digest,
-        ok=all(r.ok for r in results),
+        ok=all(r.ok for r in results)
+        and spread_ok
+        and not any(f.level == "error" for f in findings),
         prepared=prepared,
         cases=results,
-        spread=_spread(results, task.spec.scoring.max_score),
+        spread=spread,
+        min_spread=min_spread,
+        spread_ok=spread_ok,
+        lint=findings,
     )
 
 

@@ -21,7 +21,7 @@ from tests.conftest import REPO
 
 TASKS = sorted(p.parent for p in (REPO / "tasks").glob("*/task.toml"))
 # Library tasks must separate the reference from the best known-bad case by this much of
-# their score range; the template is a teaching toy and is exempt.
+# their score range (validate enforces each task's own min_spread; none may set it lower).
 MIN_SPREAD = 0.30
 
 
@@ -47,8 +47,10 @@ def test_task_validates(task_dir: Path, sandbox: Sandbox) -> None:
     task = load_task(task_dir)
     result = validate(task, sandbox, jobs=2)
     failed = [f"{c.case}: {c.status} {c.score} ({c.note})" for c in result.cases if not c.ok]
-    assert result.ok, failed
+    assert result.ok, (failed, [f.line() for f in result.lint], result.spread)
+    assert result.spread_ok and not [f for f in result.lint if f.level == "error"]
     if not task_dir.name.startswith("_"):
+        assert task.spec.scoring.min_spread >= MIN_SPREAD, task.spec.scoring.min_spread
         assert result.spread is not None and result.spread >= MIN_SPREAD, result.spread
 
 

@@ -28,6 +28,8 @@ from pathlib import Path
 from typing import Any
 
 RESULT_DIR = Path(os.environ.get("ASSESS_RESULT", "/result"))
+# Submission-controlled text quoted in feedback is clipped to this by default.
+MAX_QUOTED_CHARS = 200
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,37 @@ def credit(value: float, zero_at: float, full_at: float) -> float:
         return 1.0 if value >= full_at else 0.0
     frac = (value - zero_at) / (full_at - zero_at)
     return max(0.0, min(1.0, frac))
+
+
+def clip(text: object, limit: int = MAX_QUOTED_CHARS) -> str:
+    """Submission-controlled text for feedback: one line of at most `limit` characters."""
+    flat = " ".join(str(text).split())
+    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
+
+
+def as_number(value: object) -> float | None:
+    """A JSON number as a finite float; None for anything else (bool, str, NaN, 10**400)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:  # a JSON integer too large for a float
+        return None
+    return number if math.isfinite(number) else None
+
+
+def import_kit(ctx: Context, filename: str, name: str | None = None) -> Any:
+    """Import one of the kit's Python files (e.g. the model's code in starter/model.py),
+    trusted code shipped with the task, as module `name` (default: from the file name)."""
+    path = ctx.kit / filename
+    module_name = name or "kit_" + Path(filename).stem.replace("-", "_")
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        raise RuntimeError(f"cannot import {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
 
 
 def _load_check_module(path: Path) -> Any:

@@ -84,6 +84,31 @@ def test_check_inside_unpacked_kit(tmp_path: Path) -> None:
     assert "missing required file(s): main.py" in r.stderr
 
 
+def test_check_names_modules_the_python_lacks(tmp_path: Path) -> None:
+    """The visible checks need modules the kit lists; a Python without one is told which,
+    in one line, instead of failing inside pytest's collection."""
+    kit = tmp_path / "kit.zip"
+    assert assess("bundle", TASK, "-o", kit).returncode == 0
+    with zipfile.ZipFile(kit) as zf:
+        zf.extractall(tmp_path)
+    kit_dir = tmp_path / "py-exec-kit"
+    manifest = kit_dir / "kit.toml"
+    assert 'requires = ["pytest"]' in manifest.read_text()
+    manifest.write_text(
+        manifest.read_text().replace(
+            'requires = ["pytest"]', 'requires = ["pytest", "no_such_module_for_assess"]'
+        )
+    )
+    r = assess("check", cwd=kit_dir)
+    assert r.returncode == 2
+    assert "need no_such_module_for_assess, which 'python' cannot import" in r.stderr
+    assert r.stderr.strip().count("\n") == 0
+    r = assess("check", "--python", str(tmp_path / "python-absent"), cwd=kit_dir)
+    assert r.returncode == 2 and "python-absent" in r.stderr and "not found" in r.stderr
+    r = assess("check", "--python", sys.executable, cwd=kit_dir)
+    assert r.returncode == 2 and "no_such_module_for_assess" in r.stderr
+
+
 def test_check_outside_a_kit(tmp_path: Path) -> None:
     r = assess("check", cwd=tmp_path)
     assert r.returncode == 2 and "inside an unpacked kit" in r.stderr
@@ -121,7 +146,8 @@ def test_validate_fixture_task(sandbox: Sandbox) -> None:
     result = json.loads(r.stdout)
     assert result["ok"] is True
     cases = {c["case"]: c for c in result["cases"]}
-    assert set(cases) == {"solution", "starter", "bad/wrong"}
+    assert set(cases) == {"solution", "starter", "bad/wrong", "bad/crashes", "bad/forge"}
+    assert result["spread_ok"] and result["lint"] == []
     assert cases["solution"]["score"] == 10
 
 

@@ -15,10 +15,12 @@ from pathlib import Path
 
 import pytest
 
+from grader.cases import case_folder
 from grader.errors import TaskSpecError
 from grader.scaffold import TEMPLATE_DIR, default_title, new_task
 from grader.spec import load_spec
 from grader.task import load_task
+from grader.task_lint import lint
 from tests.conftest import REPO
 
 HARNESS = REPO / "grader" / "harness" / "assess_check.py"
@@ -36,12 +38,15 @@ def test_new_task_is_a_valid_task_with_the_new_id(tmp_path: Path) -> None:
     assert task.id == "sae-features"
     assert task.spec.title == "Sae features (TODO: title)"
     template = load_spec(TEMPLATE_DIR / "task.toml")
-    # Only id and title change; everything else is the template's, comments included.
-    assert task.spec.model_dump(exclude={"id", "title"}) == template.model_dump(
-        exclude={"id", "title"}
-    )
+    # Only id, title and the toy's looser spread rule change (a new task gets the library's
+    # default); everything else is the template's, comments included.
+    mine = task.spec.model_dump(exclude={"id", "title"})
+    theirs = template.model_dump(exclude={"id", "title"})
+    assert mine["scoring"].pop("min_spread") == 0.30 > theirs["scoring"].pop("min_spread")
+    assert mine == theirs
     text = (path / "task.toml").read_text(encoding="utf-8")
-    assert text.count("\n# ") == (TEMPLATE_DIR / "task.toml").read_text().count("\n# ")
+    assert "\n# min_spread = 0.30\n" in text
+    assert text.count("\n# ") == (TEMPLATE_DIR / "task.toml").read_text().count("\n# ") + 1
     assert set(task.bad_cases()) == set(load_task(TEMPLATE_DIR).bad_cases())
 
 
@@ -156,7 +161,13 @@ def _grade_on_host(
     run = subprocess.run(
         [sys.executable, str(task / "grading" / "run.py")],
         cwd=submission,
-        env={**base, "ASSESS_SUBMISSION": str(submission), "ASSESS_PHASE": "run"},
+        # The grader puts assess_run.py next to run.py; on the host, the harness folder.
+        env={
+            **base,
+            "ASSESS_SUBMISSION": str(submission),
+            "ASSESS_PHASE": "run",
+            "PYTHONPATH": str(HARNESS.parent),
+        },
         capture_output=True,
         text=True,
         timeout=120,
@@ -195,6 +206,36 @@ def test_scaffolded_task_grades_on_the_host(tmp_path: Path) -> None:
     total, _ = _grade_on_host(task, task / "starter", tmp_path / "starter")
     assert total < full
 
-    for name, (path, exp) in load_task(task).bad_cases().items():
-        total, _ = _grade_on_host(task, path, tmp_path / "bad" / name)
+    loaded = load_task(task)
+    for name, (path, exp) in loaded.bad_cases().items():
+        with case_folder(loaded, path, exp) as folder:
+            total, _ = _grade_on_host(task, folder, tmp_path / "bad" / name)
         assert total <= exp.max_score + 1e-6, f"bad/{name} earned {total} > {exp.max_score}"
+
+
+def test_bare_task_is_small_valid_and_grades_on_the_host(tmp_path: Path) -> None:
+    """`assess task new --bare`: the smallest task validate accepts, nothing to delete."""
+    task = new_task("bare-one", tmp_path / "tasks", bare=True)
+    loaded = load_task(task)
+    assert loaded.id == "bare-one" and loaded.spec.scoring.min_spread == 0.30
+    files = sorted(p.relative_to(task).as_posix() for p in task.rglob("*") if p.is_file())
+    assert len(files) <= 12, files
+    assert not (task / "README.md").exists()
+    assert [f.line() for f in lint(loaded)] == []
+    total, _ = _grade_on_host(task, task / "solution", tmp_path / "solution")
+    assert total == pytest.approx(100)
+    total, _ = _grade_on_host(task, task / "starter", tmp_path / "starter")
+    assert total == 0
+    assert len(loaded.bad_cases()) >= 3
+    for name, (path, exp) in loaded.bad_cases().items():
+        assert exp.base is not None, "the bare task's bad cases show variants"
+        with case_folder(loaded, path, exp) as folder:
+            total, _ = _grade_on_host(task, folder, tmp_path / "bad" / name)
+        assert total <= exp.max_score + 1e-6, f"bad/{name} earned {total} > {exp.max_score}"
+
+
+def test_new_task_readme_describes_the_new_task(tmp_path: Path) -> None:
+    path = new_task("readme-check", tmp_path)
+    text = (path / "README.md").read_text(encoding="utf-8")
+    assert text.startswith("# readme-check (author notes)")
+    assert "authoring spec in code" not in text
