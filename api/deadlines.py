@@ -129,6 +129,8 @@ def in_zone(instant: datetime, zone: str) -> str:
     # Zones without a letter abbreviation (tzdata writes "+0530"-style names) show the offset once.
     label = f"{abbrev} " if abbrev and not abbrev.startswith(("+", "-")) else ""
     name = getattr(tz, "key", zone)
+    if name == "UTC":  # "12:00 UTC (UTC, UTC+00:00)" says it three times
+        return f"{local:%a} {local.day} {local:%b %Y, %H:%M} UTC"
     return f"{local:%a} {local.day} {local:%b %Y, %H:%M} {label}({name}, {offset})"
 
 

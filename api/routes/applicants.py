@@ -258,7 +258,7 @@ def set_timezone(body: TimezoneIn, who: CurrentApplicant, db: SessionDep) -> Tim
     name = body.timezone.strip()
     if not deadlines.valid_zone(name):
         raise HTTPException(422, f"timezone: {name!r} is not an IANA time zone name")
-    db.get(Applicant, a.id).timezone = name  # type: ignore[union-attr]
+    a.timezone = name  # the session of this request loaded `a`
     db.commit()
     return TimezoneOut(timezone=name)
 

@@ -125,13 +125,13 @@ def test_half_hour_and_quarter_hour_offsets() -> None:
     assert in_zone(at, "Asia/Kolkata") == "Mon 1 Jun 2026, 17:30 IST (Asia/Kolkata, UTC+05:30)"
     # Zones without a letter abbreviation show the offset once, not "+0545 (... UTC+05:45)".
     assert in_zone(at, "Asia/Kathmandu") == "Mon 1 Jun 2026, 17:45 (Asia/Kathmandu, UTC+05:45)"
-    assert in_zone(at, "UTC") == "Mon 1 Jun 2026, 12:00 UTC (UTC, UTC+00:00)"
+    assert in_zone(at, "UTC") == "Mon 1 Jun 2026, 12:00 UTC"
 
 
 def test_zone_validation_and_unknown_zone_falls_back_to_utc() -> None:
     assert valid_zone("Europe/London") and valid_zone("Asia/Kolkata")
     assert not valid_zone("Mars/Olympus_Mons") and not valid_zone("") and not valid_zone("../etc")
-    assert in_zone(utc(2026, 6, 1, 12), "Mars/Olympus_Mons").endswith("(UTC, UTC+00:00)")
+    assert in_zone(utc(2026, 6, 1, 12), "Mars/Olympus_Mons") == "Mon 1 Jun 2026, 12:00 UTC"
     with pytest.raises(ValueError, match="naive"):
         in_zone(datetime(2026, 6, 1, 12), "UTC")
 
