@@ -18,7 +18,16 @@ from sqlalchemy.orm import Session
 
 from api import deadlines
 from api.deadlines import Grant, WindowState
-from api.models import Applicant, Attempt, Cohort, CohortTask, Extension, TaskRow, utcnow
+from api.models import (
+    Applicant,
+    Attempt,
+    Cohort,
+    CohortTask,
+    Extension,
+    Submission,
+    TaskRow,
+    utcnow,
+)
 from api.reviewing import audit
 
 MAX_EXTENSION_MINUTES = 60 * 24 * 30  # a month: anything longer is a typo, not an extension
@@ -278,6 +287,7 @@ def grant(
     db.flush()
     refresh_deadlines(db, [applicant.id])
     after = {t.id: _iso(due(db, applicant, t).deadline_at) for t in tasks}
+    now_on_time = _clear_late(db, applicant, tasks, by)
     audit(
         db,
         actor=by,
@@ -292,9 +302,39 @@ def grant(
             "past_close": past_close,
             "reason": ext.reason,
             "deadlines": after,
+            "now_on_time": now_on_time,
         },
     )
     return ext
+
+
+def _clear_late(db: Session, applicant: Applicant, tasks: list[TaskRow], by: str) -> list[int]:
+    """Late submissions (kept under "flag") that the extended deadline now covers become
+    on time, and each pair's counted submission is chosen again: the last on-time one.
+    Returns the ids that were cleared."""
+    from api.uploads import mark_counted  # uploads imports this module for its checks
+
+    cleared = []
+    for task in tasks:
+        d = due(db, applicant, task).deadline_at
+        subs = db.scalars(
+            select(Submission)
+            .where(Submission.applicant_id == applicant.id, Submission.task_id == task.id)
+            .order_by(Submission.received_at, Submission.id)
+        ).all()
+        changed = [s for s in subs if s.late and deadlines.on_time(s.received_at, d)]
+        if not changed:
+            continue
+        for s in changed:
+            s.late = False
+            cleared.append(s.id)
+        last = [s for s in subs if not s.late][-1]
+        if not last.counted:
+            replaced = mark_counted(db, last)
+            audit(db, actor=by, action="counted", submission_id=last.id,
+                  before={"counted": False, "counted_submissions": replaced},
+                  after={"counted": True, "why": "on time after an extension"})  # fmt: skip
+    return cleared
 
 
 @dataclass(frozen=True)

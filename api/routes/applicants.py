@@ -85,6 +85,10 @@ class MySubmission(ReceivedPublic):
     results_released: bool
 
 
+class MeApplicant(MePublic):
+    timezone: str  # IANA name; every time in the API is UTC, this is how pages show them
+
+
 class TimezoneIn(BaseModel):
     timezone: str
 
@@ -237,11 +241,13 @@ def _receive(
 # ----------------------------------------------------------------------------- JSON API
 
 
-@router.get("/api/v1/me", response_model=MePublic)
-def me(who: CurrentApplicant) -> MePublic:
+@router.get("/api/v1/me", response_model=MeApplicant)
+def me(who: CurrentApplicant) -> MeApplicant:
     """The signed-in applicant."""
     a = _me(who)
-    return MePublic(kind="applicant", name=a.name or a.email, csrf_token=who.csrf)
+    return MeApplicant(
+        kind="applicant", name=a.name or a.email, csrf_token=who.csrf, timezone=a.timezone
+    )
 
 
 @router.get("/api/v1/me/tasks", response_model=list[MyTask])

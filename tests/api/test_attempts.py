@@ -317,3 +317,29 @@ def test_mentor_cannot_grant_extensions(world: World) -> None:
     aid = _applicant_id(world, "alice")
     r = mentor.post(f"/api/v1/applicants/{aid}/extensions", json={"minutes": 5, "reason": "x"})
     assert r.status_code == 403
+
+
+def test_an_extension_covering_a_flagged_upload_makes_it_on_time_and_counted(
+    world: World,
+) -> None:
+    _budget(world, 60)
+    _cohort(world, late_policy="flag")
+    assert world.alice.post(f"/api/v1/me/tasks/{TASK}/start").status_code == 201
+    early = world.svc.upload(world.alice, WRONG).json()["id"]
+    _started_ago(world, "alice", 70)
+    late = world.svc.upload(world.alice, RIGHT).json()["id"]
+    assert _subs(world) == {early: (False, True), late: (True, False)}
+    aid = _applicant_id(world, "alice")
+    r = world.operator.post(
+        f"/api/v1/applicants/{aid}/extensions",
+        json={"minutes": 30, "task_id": TASK, "reason": "upload stalled"},
+    )
+    assert r.status_code == 201, r.text
+    assert _subs(world) == {early: (False, False), late: (False, True)}
+    with _services(world).sessions() as db:
+        grant = db.scalar(select(AuditEntry).where(AuditEntry.action == "extension"))
+        counted = db.scalar(select(AuditEntry).where(AuditEntry.action == "counted"))
+    assert grant is not None and grant.after["now_on_time"] == [late]
+    assert counted is not None and counted.submission_id == late
+    me = world.alice.get("/api/v1/me").json()
+    assert me["timezone"] == "UTC"
