@@ -217,7 +217,7 @@ def _outbox_page(
         "outbox.html.j2",
         who,
         css=CSS,
-        f=f,
+        f=shown,  # a refused filter is named in the error; the page lists everything
         kinds=notifications.KINDS,
         statuses=notifications.STATUSES,
         counts=_counts(db),
