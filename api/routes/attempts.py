@@ -122,6 +122,12 @@ def confirm_start(
     standing = attempts.due(db, a, task)
     if not standing.needs_start:  # untimed, or started already: nothing to confirm
         return RedirectResponse(f"/portal#task-{task.id}", status_code=303)
+    if not standing.can_start:  # outside the window: say why, offer no Start button
+        try:
+            attempts.start(db, a, task)
+        except attempts.AttemptError as e:
+            db.rollback()
+            return _confirm(request, who, task_id=task.id, db=db, error=str(e), code=409)
     return _confirm(request, who, task_id=task.id, db=db)
 
 

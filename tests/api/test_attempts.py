@@ -343,3 +343,22 @@ def test_an_extension_covering_a_flagged_upload_makes_it_on_time_and_counted(
     assert counted is not None and counted.submission_id == late
     me = world.alice.get("/api/v1/me").json()
     assert me["timezone"] == "UTC"
+
+
+def test_the_confirmation_page_outside_the_window_says_why_and_offers_no_start(
+    world: World,
+) -> None:
+    _budget(world, 60)
+    _cohort(world, opens_at=datetime.now(UTC) + timedelta(hours=2))
+    c = world.svc.anonymous()
+    c.get(f"/invite/{world.tokens['alice']}")
+    page = c.get(f"/portal/tasks/{TASK}/start")
+    assert page.status_code == 409 and "cannot be started yet" in page.text
+    assert 'id="start"' not in page.text and 'id="cannot-start"' in page.text
+    _cohort(world, opens_at=None)
+    page = c.get(f"/portal/tasks/{TASK}/start")
+    assert page.status_code == 200 and 'id="start"' in page.text
+    assert "What starts when you press Start" in page.text
+    # Untimed: nothing to confirm, back to the task on the portal.
+    r = c.get("/portal/tasks/py-rubric/start", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/portal#task-py-rubric"
