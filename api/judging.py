@@ -564,6 +564,37 @@ def stand_ins(db: Session, task_id: str) -> set[str]:
     )
 
 
+def standing_scores(db: Session, sub: Submission) -> tuple[dict[str, float], set[str]]:
+    """The judge's latest valid score of `sub` per criterion it stands in on, and those
+    criteria: what :func:`api.scoring.review_total` takes."""
+    standing = stand_ins(db, sub.task_id)
+    if not standing:
+        return {}, standing
+    rows = db.execute(
+        select(Judgment.criterion, Judgment.score)
+        .where(
+            Judgment.submission_id == sub.id,
+            Judgment.status == "ok",
+            Judgment.criterion.in_(standing),
+        )
+        .order_by(Judgment.created_at, Judgment.id)
+    ).all()
+    scores = {c: float(v) for c, v in rows if v is not None}  # the latest wins
+    return scores, standing
+
+
+def _refresh(db: Session, task: TaskRow) -> None:
+    """Recompute the summaries of the task's reviewed submissions after a stand-in changed
+    (their rubric totals may take, or stop taking, the judge's scores)."""
+    from api.reviewing import recompute
+
+    subs = db.scalars(
+        select(Submission).where(Submission.task_id == task.id, Submission.review_count > 0)
+    )
+    for sub in subs:
+        recompute(db, sub)
+
+
 def set_stand_in(
     db: Session,
     task: TaskRow,
@@ -621,6 +652,7 @@ def set_stand_in(
     row.decided_at = utcnow()
     db.flush()
     _audit(db, actor, task.id, criterion, before, _stand_in_dict(row))
+    _refresh(db, task)
     return row
 
 
@@ -636,6 +668,7 @@ def clear_stand_in(db: Session, task: TaskRow, criterion: str, *, actor: str) ->
     row.decided_at = utcnow()
     db.flush()
     _audit(db, actor, task.id, criterion, before, _stand_in_dict(row))
+    _refresh(db, task)
     return True
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import itertools
 import statistics
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 from api.models import TIERS
 
@@ -37,6 +37,24 @@ def task_score(
         return auto_frac
     manual = statistics.fmean(manual_fracs)
     return automatic_weight * auto_frac + (1 - automatic_weight) * manual
+
+
+def review_total(
+    scores: Mapping[str, float],
+    judge_scores: Mapping[str, float],
+    stand_ins: Collection[str],
+) -> float:
+    """A review's rubric total where the judge stands in on some criteria.
+
+    A criterion the judge stands in for takes the judge's valid score only when the
+    reviewer left it unscored; a reviewer's own score always wins, and a criterion with
+    neither adds nothing. Without stand-ins this is the plain sum of the reviewer's scores
+    (what every review's total is)."""
+    total = float(sum(scores.values()))
+    for criterion in stand_ins:
+        if criterion not in scores and criterion in judge_scores:
+            total += judge_scores[criterion]
+    return total
 
 
 def tier_index(tier: str | None) -> int | None:

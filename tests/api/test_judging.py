@@ -405,3 +405,14 @@ def test_visibility_rule_table() -> None:
     assert view(user("operator"), cohort("blind"), 7).shown
     assert not view(user("mentor"), cohort("assist"), 7).shown
     assert not view(None, cohort("assist"), 7).shown
+
+
+def test_review_total_takes_the_judge_only_where_it_stands_in_and_nobody_scored() -> None:
+    from api.scoring import review_total
+
+    mine = {"clarity": 4.0}
+    judge_scores = {"clarity": 10.0, "judgement": 7.0}
+    assert review_total(mine, judge_scores, set()) == 4.0  # no stand-in: the plain sum
+    assert review_total(mine, judge_scores, {"judgement"}) == 11.0
+    assert review_total(mine, judge_scores, {"clarity"}) == 4.0  # the reviewer's own wins
+    assert review_total(mine, {}, {"judgement"}) == 4.0  # no valid judgment: nothing added
