@@ -393,3 +393,63 @@ def test_the_loop_queues_reminders_and_sends(services: Services, smtp_server: In
     assert subjects[1] == "Results"
     assert len(_reminder_keys(services)) == 1
     assert _row(services, msg_id).status == "sent"
+
+
+def test_a_silent_server_times_out_and_the_error_is_kept(tmp_path: Path, database_url: str) -> None:
+    """A server that accepts the connection and never greets: the timeout ends the try."""
+    import socket
+    import time
+
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        port = listener.getsockname()[1]
+        settings = mail_settings(tmp_path, database_url, port, smtp_timeout_s=1)
+        services = prepared(settings)
+        try:
+            [msg_id] = _queue(services)
+            started = time.monotonic()
+            assert send_pending(settings, services.sessions).retrying == [msg_id]
+            assert time.monotonic() - started < 10
+            row = _row(services, msg_id)
+            assert row.status == "queued" and "timed out" in row.error
+        finally:
+            services.engine.dispose()
+
+
+# The test server asks for a login without TLS (STARTTLS is off on loopback in tests).
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS:UserWarning")
+def test_login_when_a_user_is_set(tmp_path: Path, database_url: str) -> None:
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    logins: list[tuple[bytes, bytes]] = []
+
+    def authenticator(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> Any:
+        assert isinstance(data, LoginPassword)
+        logins.append((data.login, data.password))
+        return AuthResult(success=data.password == b"s3cret")
+
+    inbox = Inbox(port=free_port())
+    controller = Controller(
+        inbox, hostname="127.0.0.1", port=inbox.port, authenticator=authenticator,
+        auth_require_tls=False, auth_required=True,
+    )  # fmt: skip
+    controller.start()
+    try:
+        good = mail_settings(tmp_path, database_url, inbox.port, smtp_user="mailer",
+                             smtp_password="s3cret")  # fmt: skip
+        services = prepared(good)
+        try:
+            [msg_id] = _queue(services)
+            # No user set: no login, and this server refuses mail from strangers.
+            anonymous = good.model_copy(update={"smtp_user": "", "smtp_password": ""})
+            assert send_pending(anonymous, services.sessions).retrying == [msg_id]
+            assert "530" in _row(services, msg_id).error
+            assert send_pending(good, services.sessions, ignore_backoff=True).sent == [msg_id]
+        finally:
+            services.engine.dispose()
+    finally:
+        controller.stop()
+    assert logins == [(b"mailer", b"s3cret")]
+    assert len(inbox.messages) == 1
