@@ -15,7 +15,8 @@
 * **Agreement** (:func:`task_agreement`): per criterion, the judge's valid score against the
   human consensus (mean of the reviewers' scores as first saved, from the audit log, so an
   edit made after seeing the judge never counts) over submissions of cohorts in ``blind``
-  mode only. Quadratic-weighted kappa and mean offset (judge minus humans) with 95%
+  mode only; operators' reviews are left out (operators see the judge before reviewing).
+  Quadratic-weighted kappa and mean offset (judge minus humans) with 95%
   percentile-bootstrap intervals, from :mod:`grader.judge.agreement`.
 * **Stand-ins** (:func:`set_stand_in`): an operator may let the judge stand in for humans on
   one criterion only when at least N blind-reviewed submissions are paired and the LOWER
@@ -448,7 +449,8 @@ def _r(v: float | None) -> float | None:
 
 CI_RULE = (
     "95% percentile-bootstrap intervals over submissions (2,000 resamples, fixed seed). "
-    "Human consensus: the mean of the blind reviewers' scores as first saved."
+    "Human consensus: the mean of the blind reviewers' scores as first saved "
+    "(operators' reviews are left out: they see the judge before reviewing)."
 )
 
 
@@ -498,10 +500,11 @@ def task_agreement(db: Session, task: TaskRow) -> list[CriterionAgreement]:
     for sid, criterion, score in judged:
         if score is not None:
             judge_scores[(sid, criterion)] = float(score)  # the latest judgment wins
+    # Operators see the judge before they review (they audit it): their reviews are not blind.
     reviewers = db.execute(
         select(Review.submission_id, User.username, Review.scores)
         .join(User, User.id == Review.reviewer_id)
-        .where(Review.submission_id.in_(blind_subs))
+        .where(Review.submission_id.in_(blind_subs), User.role != "operator")
     ).all()
     first = _first_saved_scores(db, blind_subs)
     ratings: list[stats.Rating] = []

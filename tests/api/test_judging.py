@@ -273,6 +273,7 @@ def test_agreement_is_the_kappa_of_judge_and_first_saved_blind_reviews(world: Wo
     for sid, h in zip(ids, humans, strict=True):
         review(world.reviewer, sid, h, 10)
     review(world.reviewer, ids[2], 10, 10)  # edited after seeing the judge: not counted
+    review(world.operator, ids[0], 10, 10)  # an operator saw the judge first: not counted
     r = world.operator.get(f"/api/v1/tasks/{TASK}/judge-agreement")
     assert r.status_code == 200, r.text
     clarity = next(c for c in r.json()["criteria"] if c["criterion"] == "clarity")
