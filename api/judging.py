@@ -477,6 +477,16 @@ def _first_saved_scores(db: Session, sub_ids: list[int]) -> dict[tuple[int, str]
     return first
 
 
+def judge_used(db: Session, task_id: str) -> bool:
+    """Whether the judge has judged anything of the task or an operator decided a stand-in
+    on it (the task page shows the judge's section only then)."""
+    judged = db.scalar(select(Judgment.id).where(Judgment.task_id == task_id).limit(1))
+    decided = db.scalar(
+        select(JudgeStandIn.criterion).where(JudgeStandIn.task_id == task_id).limit(1)
+    )
+    return judged is not None or decided is not None
+
+
 def task_agreement(db: Session, task: TaskRow) -> list[CriterionAgreement]:
     """Per rubric criterion of `task`: kappa and mean offset of the judge against the blind
     human consensus, with their 95% intervals (see the module docstring)."""

@@ -166,8 +166,10 @@ def _task_page(
     operator = who.user.role == "operator"
     if not operator:  # a reviewer sees their own line only
         lines = [(u, c) for u, c in lines if u.id == who.user.id]
-    # The judge's agreement is computed from every reviewer's scores: operators only.
-    judge = judging.task_agreement(db, task) if operator and task.rubric.get("criteria") else []
+    # The judge's agreement is computed from every reviewer's scores: operators only, and
+    # only for a task the judge has worked on.
+    used = operator and bool(task.rubric.get("criteria")) and judging.judge_used(db, task.id)
+    judge = judging.task_agreement(db, task) if used else []
     return page(
         request,
         "task.html.j2",

@@ -156,6 +156,8 @@ def test_nothing_is_judged_when_the_cohort_has_the_judge_off(world: World) -> No
     provider = scripted(services_of(world))
     sub_id = upload(world, world.alice, GOOD)  # the cohort's judge_mode defaults to off
     time.sleep(0.3)
+    # the task page has no judge section for a task the judge never worked on
+    assert 'id="judge-agreement"' not in world.operator.get(f"/review/tasks/{TASK}").text
     with services_of(world).sessions() as s:
         assert s.scalar(select(Job).where(Job.queue == judging.QUEUE)) is None
         assert s.scalar(select(Judgment).where(Judgment.submission_id == sub_id)) is None
