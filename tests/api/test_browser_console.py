@@ -191,7 +191,7 @@ def test_operator_walks_the_console(tmp_path: Path) -> None:
         ops.get_by_role("button", name="Regrade py-exec").click()
         expect(ops.locator("#status")).to_contain_text("already graded")
         # The pass's comparison methods load on first use: slow once, not per click.
-        ops.get_by_role("button", name="Run the integrity pass on py-exec").click(timeout=180_000)
+        ops.get_by_role("button", name="Run integrity pass on py-exec").click(timeout=180_000)
         expect(ops.locator("#integrity-result")).to_contain_text("pair(s) flagged")
         shoot(ops, "tasks")
 
