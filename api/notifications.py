@@ -367,7 +367,8 @@ def build_email(settings: Settings, msg: OutboxMessage) -> EmailMessage:
     stamp = msg.created_at.strftime("%Y%m%d%H%M%S")
     email["Message-ID"] = f"<assess.outbox.{msg.id}.{stamp}@{_sender_domain(settings)}>"
     email["Auto-Submitted"] = "auto-generated"
-    email.set_content(msg.body, subtype="plain", charset="utf-8")
+    # Quoted-printable: 7-bit safe through any relay, whatever the names' alphabets.
+    email.set_content(msg.body, subtype="plain", charset="utf-8", cte="quoted-printable")
     return email
 
 

@@ -137,7 +137,7 @@ def _row(services: Services, msg_id: int) -> OutboxMessage:
 def test_a_message_arrives_with_its_headers_and_body(
     services: Services, smtp_server: Inbox
 ) -> None:
-    applicant_id = _applicant(services, name=HOSTILE)
+    applicant_id = _applicant(services, name=HOSTILE + " Zoë")
     with services.sessions() as db:
         applicant = db.get(Applicant, applicant_id)
         assert applicant is not None
@@ -158,7 +158,8 @@ def test_a_message_arrives_with_its_headers_and_body(
     assert got["Message-ID"].endswith("@assess.example>")
     assert email.utils.parsedate_to_datetime(got["Date"]) > utcnow() - timedelta(minutes=5)
     text = got.get_content()
-    assert "Hello Eve Bcc: victim@example.org X-Evil: 1 Reply-To: evil@example.org," in text
+    assert "Hello Eve Bcc: victim@example.org X-Evil: 1 Reply-To: evil@example.org Zoë," in text
+    assert got["Content-Transfer-Encoding"] == "quoted-printable"
     assert "https://assess.example/portal/results" in text
     row = _row(services, msg_id)
     assert (row.status, row.attempts, row.error) == ("sent", 1, "")
