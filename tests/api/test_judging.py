@@ -10,6 +10,7 @@ runs end to end in test_judging_local.py.
 from __future__ import annotations
 
 import json
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ from api.models import AuditEntry, Cohort, Job, Judgment
 from api.services import Services
 from grader.judge.agreement import weighted_kappa
 from grader.judge.model import JudgeConfig, JudgeRun
-from grader.judge.providers.base import Completion, Message
+from grader.judge.providers.base import Completion, Message, ProviderTimeout
 from grader.judge.runner import judge
 from grader.task import Task
 from tests.api.conftest import RIGHT, World
@@ -150,6 +151,62 @@ def test_judging_runs_after_grading_on_its_own_queue(world: World) -> None:
     with services_of(world).sessions() as s:
         queues = sorted(s.scalars(select(Job.queue).where(Job.submission_id == sub_id)))
     assert queues == ["cpu", "judge"]  # the grading's job and the judge's, apart
+
+
+def test_grading_never_waits_on_a_busy_judge(world: World) -> None:
+    """One judge thread held by a slow model: the next upload is graded all the same."""
+    release = threading.Event()
+    started = threading.Event()
+    provider = Scripted()
+    config = JudgeConfig(provider="http", model="scripted", base_url="http://127.0.0.1:9/v1")
+
+    def slow(task: Task, folder: Path) -> JudgeRun:
+        started.set()
+        assert release.wait(60)
+        return judge(task, [("submission", folder)], lambda: provider, config)
+
+    judging.use_judge(services_of(world), slow)
+    set_mode(world, "blind")
+    first = upload(world, world.alice, GOOD)
+    assert started.wait(30)
+    second = upload(world, world.bob, GOOD)  # graded while the judge is still busy
+    with services_of(world).sessions() as s:
+        waiting = s.scalar(
+            select(Job.state).where(Job.submission_id == second, Job.queue == judging.QUEUE)
+        )
+    assert waiting == "queued"
+    release.set()
+    assert len(judged(world, first)) == 2 and len(judged(world, second)) == 2
+
+
+class Flaky(Scripted):
+    """Times out on its first `failures` calls, then answers."""
+
+    def __init__(self, failures: int) -> None:
+        super().__init__()
+        self.failures = failures
+
+    def complete(self, messages: list[Message], **kw: Any) -> Completion:
+        if self.failures > 0:
+            self.failures -= 1
+            raise ProviderTimeout("no answer within 0.1 s")
+        return super().complete(messages, **kw)
+
+
+def test_a_provider_failure_queues_the_judging_again(world: World) -> None:
+    provider = Flaky(failures=2)  # both criteria of the first attempt
+    config = JudgeConfig(provider="http", model="scripted", base_url="http://127.0.0.1:9/v1")
+    judging.use_judge(
+        services_of(world),
+        lambda task, folder: judge(task, [("s", folder)], lambda: provider, config),
+    )
+    set_mode(world, "blind")
+    sub_id = upload(world, world.alice, GOOD)
+    rows = judged(world, sub_id)
+    assert [r.status for r in rows] == ["ok", "ok"]
+    with services_of(world).sessions() as s:
+        job = s.scalar(select(Job).where(Job.queue == judging.QUEUE))
+        assert job is not None and job.attempts == 2 and job.state == "done"
 
 
 def test_nothing_is_judged_when_the_cohort_has_the_judge_off(world: World) -> None:
