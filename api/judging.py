@@ -21,7 +21,10 @@
 * **Stand-ins** (:func:`set_stand_in`): an operator may let the judge stand in for humans on
   one criterion only when at least N blind-reviewed submissions are paired and the LOWER
   bound of the kappa's 95% interval is strictly above the operator's threshold. Granted and
-  withdrawn decisions are audited (action ``judge-stand-in``).
+  withdrawn decisions are audited (action ``judge-stand-in``). On such a criterion a review
+  that leaves it unscored takes the judge's latest valid score
+  (:func:`api.scoring.review_total` with :func:`standing_scores`); a reviewer's own score
+  always wins.
 """
 
 from __future__ import annotations
