@@ -21,10 +21,11 @@
 * **Stand-ins** (:func:`set_stand_in`): an operator may let the judge stand in for humans on
   one criterion only when at least N blind-reviewed submissions are paired and the LOWER
   bound of the kappa's 95% interval is strictly above the operator's threshold. Granted and
-  withdrawn decisions are audited (action ``judge-stand-in``). On such a criterion a review
-  that leaves it unscored takes the judge's latest valid score
-  (:func:`api.scoring.review_total` with :func:`standing_scores`); a reviewer's own score
-  always wins.
+  withdrawn decisions are audited (action ``judge-stand-in``). The rule for scores: on such a
+  criterion a review that leaves it unscored takes the judge's latest valid score, and a
+  reviewer's own score always wins (:func:`api.scoring.review_total` with
+  :func:`standing_scores`); it applies where ``api.reviewing.recompute`` totals reviews with
+  them, and summaries are recomputed whenever a stand-in changes.
 """
 
 from __future__ import annotations
