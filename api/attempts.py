@@ -29,6 +29,7 @@ from api.models import (
     utcnow,
 )
 from api.reviewing import audit
+from api.tasklist import assigned_tasks
 
 MAX_EXTENSION_MINUTES = 60 * 24 * 30  # a month: anything longer is a typo, not an extension
 
@@ -403,10 +404,7 @@ def cohort_rows(db: Session, cohort: Cohort) -> list[Row]:
 
 
 def tasks_of(db: Session, applicant: Applicant) -> list[TaskRow]:
-    # The applicant's task list is the portal's rule (cohort tasks and shortlisted streams'
-    # follow-ups); imported here to keep one definition of it.
-    from api.routes.applicants import assigned_tasks
-
+    """The applicant's task list (api.tasklist: cohort tasks, shortlisted streams' follow-ups)."""
     return assigned_tasks(db, applicant)
 
 

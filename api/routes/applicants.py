@@ -30,14 +30,13 @@ from api.models import (
     Applicant,
     Cohort,
     CohortTask,
-    StreamChoice,
-    StreamTask,
     Submission,
     TaskRow,
 )
 from api.routes.auth import set_cookie
 from api.schemas import ApplicantTask, MePublic, ReceivedPublic
 from api.services import Services
+from api.tasklist import assigned_tasks
 from api.uploads import UploadRejected, receive
 from api.views import applicant_checks, current_report, page
 from grader.bundle import bundle
@@ -98,30 +97,6 @@ class TimezoneOut(BaseModel):
 
 
 _STATE = {"queued": "received", "running": "being checked", "error": "could not be checked"}
-
-
-def assigned_tasks(db: Session, applicant: Applicant) -> list[TaskRow]:
-    """The cohort's tasks, then the follow-up tasks of the streams that shortlisted them."""
-    cohort = list(
-        db.scalars(
-            select(TaskRow)
-            .join(CohortTask, CohortTask.task_id == TaskRow.id)
-            .where(CohortTask.cohort_id == applicant.cohort_id)
-            .order_by(TaskRow.id)
-        )
-    )
-    return cohort + [t for t in follow_up_tasks(db, applicant) if t not in cohort]
-
-
-def follow_up_tasks(db: Session, applicant: Applicant) -> list[TaskRow]:
-    """Follow-up tasks (StreamTask) of the streams whose shortlist has the applicant."""
-    # A subquery, not DISTINCT over the join: PostgreSQL cannot compare the JSON rubric column.
-    shortlisted = (
-        select(StreamTask.task_id)
-        .join(StreamChoice, StreamChoice.stream_id == StreamTask.stream_id)
-        .where(StreamChoice.applicant_id == applicant.id, StreamChoice.shortlisted.is_(True))
-    )
-    return list(db.scalars(select(TaskRow).where(TaskRow.id.in_(shortlisted)).order_by(TaskRow.id)))
 
 
 def released(db: Session, applicant: Applicant) -> bool:

@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session
 from api import attempts, deadlines
 from api.deps import CurrentApplicant, CurrentOperator, Principal, RowId, SessionDep
 from api.models import Applicant, Cohort, Extension
-from api.routes.applicants import AttemptPublic, _assigned, _me, assigned_tasks, attempt_public
+from api.routes.applicants import AttemptPublic, _assigned, _me, attempt_public
+from api.tasklist import assigned_tasks
 from api.views import page
 
 router = APIRouter(tags=["attempts"])
