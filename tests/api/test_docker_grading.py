@@ -17,16 +17,18 @@ def test_upload_graded_in_docker(sandbox: Sandbox, service_factory: Callable[...
     svc = service_factory(grade_fn=None, tasks=(PY_EXEC,))  # None: the real Docker grader
     add_user(svc, "ops", "operator")
     ops = svc.login("ops")
-    ops.post("/api/v1/cohorts", json={"name": "c", "tasks": ["py-exec"]})
+    cohort = ops.post("/api/v1/cohorts", json={"name": "c", "tasks": ["py-exec"]}).json()["id"]
     token = ops.post("/api/v1/invitations", json={"cohort": "c", "email": "a@x.org"}).json()[
         "token"
     ]
     alice = svc.applicant(token)
     right = svc.upload(alice, RIGHT).json()["id"]
     wrong = svc.upload(alice, WRONG, name="w.zip").json()["id"]
-    done = svc.wait(alice, right, timeout=120)
-    assert done["status"] == "graded"
+    assert svc.wait(alice, right, timeout=120)["status"] == "graded"
     assert svc.wait(alice, wrong, timeout=120)["status"] == "graded"
+    assert svc.wait(alice, right)["checks"] == []  # nothing reaches applicants before release
+    assert ops.post(f"/api/v1/cohorts/{cohort}/release").status_code == 200
+    done = svc.wait(alice, right)
     report = ops.get(f"/api/v1/submissions/{right}/report").json()
     assert report["score"] == 10 and report["provenance"]["sandbox"] == "docker"
     assert ops.get(f"/api/v1/submissions/{wrong}/report").json()["score"] < 10
