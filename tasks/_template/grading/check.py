@@ -41,7 +41,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from assess_check import Check, Context, credit
+from assess_check import Check, Context, as_number, clip, credit
 
 RESULTS_FILE = "results.json"
 # The honest results.json is ~8 kB; refuse to parse anything far larger (memory, time).
@@ -75,23 +75,6 @@ GROUPS = (
     # Reviewer-only: naming which edge cases fail would reveal the hidden edge-case list.
     Group("edge", "Edge cases (hidden list)", 10.0, "reviewer"),
 )
-
-
-def clip(text: str, limit: int) -> str:
-    """One line of at most `limit` characters."""
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def as_number(value: object) -> float | None:
-    """A JSON number as a finite float; None for anything else (bool, str, NaN, 10**400)."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    try:
-        number = float(value)
-    except OverflowError:  # a JSON integer too large for a float
-        return None
-    return number if math.isfinite(number) else None
 
 
 def load_records(ctx: Context) -> tuple[dict[str, Any], str]:

@@ -41,32 +41,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from assess_run import describe, finite_or_none, write_json
 
 SUBMISSION = Path(os.environ.get("ASSESS_SUBMISSION", "/submission"))
 GRADING = Path(os.environ.get("ASSESS_GRADING", "/grading"))
 OUTPUT = Path(os.environ.get("ASSESS_OUTPUT", "/output"))
 RESULTS = OUTPUT / "results.json"
-
-# Error texts go into the report (the applicant may see them): one line, bounded.
-MAX_ERROR_CHARS = 300
-
-
-def describe(exc: BaseException) -> str:
-    """`ValueError: message` on one line, truncated."""
-    text = f"{type(exc).__name__}: {exc}".replace("\n", " ")
-    return text[:MAX_ERROR_CHARS]
-
-
-def write_results(results: dict[str, Any]) -> None:
-    """Write results.json atomically: a reader never sees half a file."""
-    tmp = RESULTS.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(results, allow_nan=False), encoding="utf-8")
-    os.replace(tmp, RESULTS)
-
-
-def finite_or_none(values: np.ndarray) -> list[float | None]:
-    """Flatten to floats; NaN and inf become None (strict JSON has no NaN)."""
-    return [float(v) if np.isfinite(v) else None for v in values.reshape(-1)]
 
 
 def run_case(softmax: Callable[..., Any], case: dict[str, Any]) -> dict[str, Any]:
@@ -103,15 +83,15 @@ def main() -> int:
         softmax = solution.softmax
     except Exception as e:  # includes SyntaxError from the applicant's file
         results["import_error"] = describe(e)
-        write_results(results)
+        write_json(RESULTS, results)
         print(f"could not import solution.softmax: {describe(e)}", file=sys.stderr)
         return 1
 
-    write_results(results)
+    write_json(RESULTS, results)
     for case in cases:
         record = run_case(softmax, case)
         results["cases"][case["id"]] = record
-        write_results(results)
+        write_json(RESULTS, results)
         # The log is for reviewers (and for you while authoring): short, no hidden values.
         status = "ok" if record["ok"] else record["error"]
         print(f"{case['id']}: {status}", flush=True)

@@ -20,27 +20,13 @@ import os
 import sys
 from pathlib import Path
 
+from assess_run import copy_capped
+
 OUTPUT = Path(os.environ.get("ASSESS_OUTPUT", "/output"))
 KIT = Path(os.environ.get("ASSESS_KIT", "/kit"))
 SUBMISSION = Path(os.environ.get("ASSESS_SUBMISSION", "/submission"))
 
 LIMITS = {"trigger.json": 64 * 1024, "writeup.md": 512 * 1024}  # bytes copied at most
-
-
-def copy_capped(name: str) -> bytes | None:
-    """Copy SUBMISSION/name to OUTPUT/name (at most LIMITS[name] bytes); its bytes, or None."""
-    src = SUBMISSION / name
-    if src.is_symlink() or not src.is_file():
-        print(f"run.py: {name} is missing or not a regular file", file=sys.stderr)
-        return None
-    with src.open("rb") as f:
-        data = f.read(LIMITS[name] + 1)
-    if len(data) > LIMITS[name]:
-        print(f"run.py: {name} is larger than {LIMITS[name]} bytes; copied the first part",
-              file=sys.stderr)
-        data = data[: LIMITS[name]]
-    (OUTPUT / name).write_bytes(data)
-    return data
 
 
 def main() -> int:
@@ -53,10 +39,8 @@ def main() -> int:
     spec.loader.exec_module(tokenizer)
 
     OUTPUT.mkdir(parents=True, exist_ok=True)
-    writeup = copy_capped("writeup.md")
-    if writeup is not None:
-        print(f"run.py: writeup.md copied ({len(writeup)} bytes)")
-    raw = copy_capped("trigger.json")
+    copy_capped("writeup.md", LIMITS["writeup.md"])
+    raw = copy_capped("trigger.json", LIMITS["trigger.json"])
     if raw is None:
         return 2
     try:

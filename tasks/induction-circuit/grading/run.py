@@ -24,6 +24,8 @@ import time
 import traceback
 from pathlib import Path
 
+from assess_run import copy_capped, write_bytes
+
 OUTPUT = Path(os.environ.get("ASSESS_OUTPUT", "/output"))
 KIT = Path(os.environ.get("ASSESS_KIT", "/kit"))
 SUBMISSION = Path(os.environ.get("ASSESS_SUBMISSION", "/submission"))
@@ -31,29 +33,6 @@ GRADING = Path(os.environ.get("ASSESS_GRADING", "/grading"))
 
 LIMITS = {"heads.json": 256 * 1024, "writeup.md": 512 * 1024}  # bytes copied at most
 MAX_RESULT_BYTES = 256 * 1024
-
-
-def copy_capped(name: str) -> None:
-    src = SUBMISSION / name
-    if src.is_symlink() or not src.is_file():
-        print(f"run.py: {name} is missing or not a regular file", file=sys.stderr)
-        return
-    with src.open("rb") as f:
-        data = f.read(LIMITS[name] + 1)
-    if len(data) > LIMITS[name]:
-        print(
-            f"run.py: {name} is larger than {LIMITS[name]} bytes; copied the first part",
-            file=sys.stderr,
-        )
-        data = data[: LIMITS[name]]
-    write_atomic(OUTPUT / name, data)
-    print(f"run.py: {name} copied ({len(data)} bytes)")
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
 
 
 def _clean(x: object, depth: int = 0) -> object:
@@ -79,7 +58,7 @@ def _clean(x: object, depth: int = 0) -> object:
 def main() -> int:
     OUTPUT.mkdir(parents=True, exist_ok=True)
     for name in LIMITS:
-        copy_capped(name)
+        copy_capped(name, LIMITS[name])
 
     sys.path.insert(0, str(KIT))
     sys.path.insert(0, str(SUBMISSION))
@@ -100,14 +79,14 @@ def main() -> int:
         data = json.dumps(_clean(result), allow_nan=False).encode("utf-8")
         if len(data) > MAX_RESULT_BYTES:
             raise ValueError(f"find_heads returned {len(data)} bytes of JSON (limit 256 kB)")
-        write_atomic(OUTPUT / "variant_heads.json", data)
+        write_bytes(OUTPUT / "variant_heads.json", data)
         status["ok"] = True
     except BaseException as e:  # record anything, SystemExit too
         status["error"] = f"{type(e).__name__}: {' '.join(str(e).split())[:300]}"
         traceback.print_exc()
     status["seconds"] = round(time.time() - t0, 2)
     print(f"run.py: find_heads on the hidden variant: {status}")
-    write_atomic(OUTPUT / "run_status.json", json.dumps(status).encode("utf-8"))
+    write_bytes(OUTPUT / "run_status.json", json.dumps(status).encode("utf-8"))
     return 0 if status["ok"] else 2
 
 

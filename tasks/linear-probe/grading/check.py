@@ -28,16 +28,13 @@ fixed size is a margin measure that does not depend on the scale of the weight v
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
-import sys
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import numpy as np
-from assess_check import Check, Context, credit
+from assess_check import Check, Context, credit, import_kit
 
 FORMAT_POINTS = 10.0
 ACCURACY_POINTS = 50.0
@@ -55,16 +52,6 @@ MAX_TENSOR_BYTES = 1024 * 1024
 
 class BadOutput(Exception):
     """What the run phase wrote is missing or malformed; the message is the feedback."""
-
-
-def _load_kit(kit: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location("linear_probe_kit_model", kit / "model.py")
-    if spec is None or spec.loader is None:
-        raise RuntimeError(f"cannot import {kit / 'model.py'}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["linear_probe_kit_model"] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def _output_file(ctx: Context, name: str, max_bytes: int) -> Path:
@@ -126,7 +113,7 @@ def check(ctx: Context) -> list[Check]:
     import torch
 
     torch.set_num_threads(1)
-    kit = _load_kit(ctx.kit)
+    kit = import_kit(ctx, "model.py", "linear_probe_kit_model")
     n_layers, d_model = kit.CONFIG["n_layers"], kit.CONFIG["d_model"]
     try:
         layer = _read_layer(ctx, n_layers)

@@ -28,6 +28,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from assess_run import describe
+
 SUBMISSION = Path(os.environ.get("ASSESS_SUBMISSION", "/submission"))
 GRADING = Path(os.environ.get("ASSESS_GRADING", "/grading"))
 KIT = Path(os.environ.get("ASSESS_KIT", "/kit"))
@@ -35,13 +37,8 @@ OUTPUT = Path(os.environ.get("ASSESS_OUTPUT", "/output"))
 SCORES = OUTPUT / "scores.json"
 FLUSH_EVERY = 250  # actions
 FLUSH_SECONDS = 2.0
-MAX_ERROR_CHARS = 300
 MAX_WRITEUP_BYTES = 200_000
 TRAIN_FIELDS_DROPPED = ("label", "category")
-
-
-def describe(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}".replace("\n", " ")[:MAX_ERROR_CHARS]
 
 
 def refuse_unpickling() -> None:

@@ -26,19 +26,16 @@ Checks (sum 100), one per planted bug plus the held-out metric:
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
-import sys
 import traceback
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import reference as ref
 import torch
 import torch.nn.functional as F
-from assess_check import Check, Context, credit
+from assess_check import Check, Context, clip, credit, import_kit
 
 POINTS = {"data": 16.0, "loss": 16.0, "steps": 16.0, "eval": 16.0, "schedule": 16.0}
 HELDOUT_POINTS = 20.0
@@ -71,21 +68,6 @@ MAX_QUOTED = 200
 
 class BadOutput(Exception):
     """What the run phase wrote is missing or malformed; the message is the feedback."""
-
-
-def clip(text: str, limit: int = MAX_QUOTED) -> str:
-    text = " ".join(str(text).split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def load_kit(kit: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location("training_bugs_kit_model", kit / "model.py")
-    if spec is None or spec.loader is None:
-        raise RuntimeError(f"cannot import {kit / 'model.py'}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["training_bugs_kit_model"] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def read_tensors(ctx: Context, name: str) -> dict[str, torch.Tensor]:
@@ -155,7 +137,7 @@ class Grader:
         from safetensors.torch import load_file
 
         self.ctx = ctx
-        self.kit = load_kit(ctx.kit)
+        self.kit = import_kit(ctx, "model.py", "training_bugs_kit_model")
         self.config = json.loads((ctx.inputs / "config.json").read_text(encoding="utf-8"))
         self.probe = load_file(str(ctx.inputs / "probe.safetensors"))
         self.test = json.loads((ctx.answers / "test.json").read_text(encoding="utf-8"))["test"]

@@ -27,22 +27,21 @@ code from the same inputs and trusts none of it. bugs.md is copied to /output fo
 from __future__ import annotations
 
 import copy
-import importlib.util
 import json
 import os
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from types import ModuleType
 from typing import Any
+
+from assess_run import describe, import_file, write_json
 
 SUBMISSION = Path(os.environ.get("ASSESS_SUBMISSION", "/submission"))
 GRADING = Path(os.environ.get("ASSESS_GRADING", "/grading"))
 OUTPUT = Path(os.environ.get("ASSESS_OUTPUT", "/output"))
 KIT = Path(os.environ.get("ASSESS_KIT", "/kit"))
 RESULTS = OUTPUT / "results.json"
-MAX_ERROR_CHARS = 300
 MAX_BUGS_MD_BYTES = 200_000
 MAX_LR_TRACE = 5000
 MAX_ROWS = 2000  # make_data returns at most the 1,797 digits
@@ -50,27 +49,6 @@ MAX_ROWS = 2000  # make_data returns at most the 1,797 digits
 
 class ProbeError(Exception):
     """The submission returned something that breaks the documented interface."""
-
-
-def describe(exc: BaseException) -> str:
-    text = f"{type(exc).__name__}: {exc}".replace("\n", " ")
-    return text[:MAX_ERROR_CHARS]
-
-
-def write_results(results: dict[str, Any]) -> None:
-    tmp = RESULTS.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(results, allow_nan=False), encoding="utf-8")
-    os.replace(tmp, RESULTS)
-
-
-def load_module(name: str, path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, path)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot import {path.name}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def copy_bugs_md() -> None:
@@ -92,11 +70,11 @@ def main() -> int:
     OUTPUT.mkdir(parents=True, exist_ok=True)
     copy_bugs_md()
     results: dict[str, Any] = {"import_error": None, "probes": {}}
-    write_results(results)
+    write_json(RESULTS, results)
 
     config = json.loads((GRADING / "inputs" / "config.json").read_text(encoding="utf-8"))
     probe_tensors = load_file(str(GRADING / "inputs" / "probe.safetensors"))
-    kit = load_module("model", KIT / "model.py")  # the grader's architecture, as `model`
+    kit = import_file("model", KIT / "model.py")  # the grader's architecture, as `model`
     x_all, y_all = kit.load_digits_tensors()
     train_config: dict[str, Any] = config["train_config"]
     split: dict[str, list[int]] = config["split"]
@@ -105,10 +83,10 @@ def main() -> int:
 
     sys.path.insert(0, str(SUBMISSION))
     try:
-        sub = load_module("train", SUBMISSION / "train.py")
+        sub = import_file("train", SUBMISSION / "train.py")
     except BaseException as e:  # SyntaxError, ImportError, SystemExit at import time, ...
         results["import_error"] = describe(e)
-        write_results(results)
+        write_json(RESULTS, results)
         print(f"run.py: could not import train.py: {describe(e)}", file=sys.stderr)
         return 1
 
@@ -294,7 +272,7 @@ def main() -> int:
             record = {"ok": False, "error": describe(e)}
         record["seconds"] = round(time.perf_counter() - start, 3)
         results["probes"][name] = record
-        write_results(results)
+        write_json(RESULTS, results)
         print(f"run.py: probe {name}: {'ok' if record['ok'] else record['error']}", flush=True)
     return 0
 
