@@ -416,3 +416,48 @@ def test_regrade_button_summarises_what_changed(
     r = ops.post("/admin/tasks/py-exec/integrity")
     assert r.status_code == 200 and "Integrity pass on py-exec" in _status(r.text)
     assert ops.post("/admin/tasks/nope/regrade").status_code == 404
+
+
+# -- hostile data -----------------------------------------------------------------------------
+
+
+def test_console_pages_print_hostile_data_as_text(
+    service_factory: Callable[..., Service], tmp_path: Path, rubric_task: Path
+) -> None:
+    from tests.api.hostile import RAW, escaped, hostile_grade, hostile_task, seed
+
+    task = hostile_task(tmp_path / "hostile", rubric_task)
+    svc = service_factory(grade_fn=hostile_grade, tasks=(task,))
+    seeded = seed(svc.client.app.state.services)  # type: ignore[attr-defined]
+    ops = svc.login(seeded.operator)
+    cid = seeded.cohort_id
+    pages = {
+        "/admin": ("cohort", "username"),
+        "/admin/cohorts": ("cohort",),
+        f"/admin/cohorts/{cid}": ("cohort",),
+        f"/admin/cohorts/{cid}/invitations": ("cohort", "email", "applicant-name"),
+        "/admin/users": ("username",),
+        "/admin/tasks": ("task-title",),
+        "/admin/audit": (),
+    }
+    for path, fields in pages.items():
+        text = ops.get(path).text
+        assert RAW not in text, f"{path}: {text[text.index(RAW) - 80 :][:200]}"
+        for field in fields:
+            if path != "/admin" or field == "cohort":
+                assert escaped(field) in text, (path, field)
+    # A hostile name and reason in a CSV, and the audit rows they leave.
+    from tests.api.hostile import evil
+
+    rows = f"email,name\nnew@example.org,{evil('csv').replace(chr(34), '')}\n{evil('bad')},x\n"
+    r = ops.post(
+        f"/admin/cohorts/{cid}/invitations/preview",
+        files={"csv_file": ("p.csv", rows.encode(), "text/csv")},
+    )
+    assert r.status_code == 200 and RAW not in r.text and escaped("bad") in r.text
+    text = _hidden(r.text, "csv_text")
+    assert evil("bad") in text  # the hidden field carries the file back intact
+    r = ops.post(f"/admin/cohorts/{cid}/invitations/import", data={"csv_text": text})
+    assert r.status_code == 200 and RAW not in r.text
+    audit = ops.get("/admin/audit").text
+    assert RAW not in audit
