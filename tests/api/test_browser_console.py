@@ -112,7 +112,12 @@ def test_operator_walks_the_console(tmp_path: Path) -> None:
         console: list[str] = []
         dialogs: list[str] = []
         ops.on("console", lambda m: console.append(m.text))
-        ops.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+
+        def on_dialog(dialog: Any) -> None:  # a script that ran would open one
+            dialogs.append(dialog.message)
+            dialog.dismiss()
+
+        ops.on("dialog", on_dialog)
 
         ops.goto(url + "/admin")
         expect(ops.locator("#hub")).to_contain_text("Regrade requests")
