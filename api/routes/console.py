@@ -48,6 +48,9 @@ router = APIRouter(tags=["console"])
 CSS = "/static/console.css"
 AUDIT_PAGE = 50
 AUDIT_CSV_MAX = 10_000
+# The confirmation sends the previewed file back as a form field, and a form field is read
+# up to 1 MiB (Starlette's limit): a page CSV stays under it.
+PAGE_CSV_BYTES = 1_000_000
 
 
 class FormError(ValueError):
@@ -396,6 +399,10 @@ def invitations_preview(
         if csv_file is None or not csv_file.filename:
             raise accounts.AccountError("choose a CSV file to check")
         text = admin_routes.read_csv(csv_file)
+        if len(text.encode()) > PAGE_CSV_BYTES:
+            raise accounts.AccountError(
+                "CSV larger than 1 MB: split it, or use POST /api/v1/invitations/import"
+            )
         rows = accounts.check_csv(db, cohort, text)
         if not rows:
             raise accounts.AccountError("the CSV has no rows under its header")
@@ -419,7 +426,7 @@ def invitations_import(
     who: CurrentOperator,
     db: SessionDep,
     services: ServicesDep,
-    csv_text: Annotated[str, Form(max_length=admin_routes.MAX_CSV_BYTES)] = "",
+    csv_text: Annotated[str, Form(max_length=PAGE_CSV_BYTES)] = "",
 ) -> HTMLResponse:
     """Import the valid rows of the previewed CSV. Its text comes back from the browser, so
     every row is checked again here (a row invited since the preview is refused now)."""
