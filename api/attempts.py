@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api import deadlines
+from api.counted import mark_counted
 from api.deadlines import Grant, WindowState
 from api.models import (
     Applicant,
@@ -313,7 +314,6 @@ def _clear_late(db: Session, applicant: Applicant, tasks: list[TaskRow], by: str
     """Late submissions (kept under "flag") that the extended deadline now covers become
     on time, and each pair's counted submission is chosen again: the last on-time one.
     Returns the ids that were cleared."""
-    from api.uploads import mark_counted  # uploads imports this module for its checks
 
     cleared = []
     for task in tasks:

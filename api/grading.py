@@ -15,96 +15,25 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import timedelta
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from api import catalog
+from api.jobs import LEASE, MAX_ATTEMPTS, Outcome, claim, graded_name, new_job
 from api.judging import QUEUE as JUDGE_QUEUE
 from api.judging import new_judge_job, run_judge_job, wants_judging
 from api.models import Grading, Job, Submission, TaskRow, utcnow
 from api.reviewing import audit, recompute, summary
-from api.services import Services, holder_is_dead
+from api.services import Services
 from grader.errors import AssessError
 from grader.report import Report
-from grader.task import Task
 
 log = logging.getLogger("assess.grading")
-MAX_ATTEMPTS = 3
-# A running job whose worker has said nothing for this long is presumed lost and may be
-# claimed again (a grading is bounded by the task's run + check timeouts, at most 3 h).
-LEASE = timedelta(hours=3)
-
-
-class Outcome(StrEnum):
-    done = "done"  # a report was written (or one already existed)
-    retry = "retry"  # an infrastructure failure; the job is queued again
-    failed = "failed"  # out of attempts
-    busy = "busy"  # another worker holds the job
-    gone = "gone"  # no such job, or already finished
-
-
-def new_job(session: Session, sub: Submission, task: TaskRow) -> Job:
-    job = Job(submission_id=sub.id, queue="gpu" if task.gpu else "cpu")
-    session.add(job)
-    session.flush()
-    return job
-
-
-def claim(services: Services, job_id: int) -> Outcome | None:
-    """Take the job (queued; running past its lease; or running in a process on this host
-    that is gone, e.g. a killed worker whose message came back); None when claimed."""
-    now = utcnow()
-    taken_over = False
-    with services.sessions() as session, session.begin():
-        values: dict[str, Any] = {
-            "state": "running",
-            "attempts": Job.attempts + 1,
-            "worker": services.worker_name,
-            "started_at": now,
-        }
-        result = session.execute(
-            update(Job)
-            .where(
-                Job.id == job_id,
-                or_(
-                    Job.state == "queued",
-                    and_(Job.state == "running", Job.started_at < now - LEASE),
-                ),
-            )
-            .values(**values)
-            .execution_options(synchronize_session=False)
-        )
-        claimed = result.rowcount == 1  # type: ignore[attr-defined]
-        if not claimed:
-            job = session.get(Job, job_id)
-            if job is None or job.state in ("done", "failed"):
-                return Outcome.gone
-            if job.state != "running" or not holder_is_dead(job.worker):
-                return Outcome.busy
-            result = session.execute(
-                update(Job)
-                .where(Job.id == job_id, Job.state == "running", Job.worker == job.worker)
-                .values(**values)
-                .execution_options(synchronize_session=False)
-            )
-            if result.rowcount != 1:  # type: ignore[attr-defined]
-                return Outcome.busy
-            log.warning("job %s: took over from %s, which is gone", job_id, job.worker)
-            taken_over = True
-        job = session.get(Job, job_id, populate_existing=True)
-        assert job is not None
-        sub = session.get(Submission, job.submission_id)
-        if sub is not None and sub.status in ("queued",):
-            sub.status = "running"
-    if taken_over and services.reap is not None:
-        services.reap()  # the dead holder's containers
-    return None
+__all__ = ["LEASE", "MAX_ATTEMPTS", "Outcome", "claim", "graded_name", "new_job"]
 
 
 def run_job(services: Services, job_id: int) -> Outcome:
@@ -189,15 +118,6 @@ def queue_judging(services: Services, sub_id: int, status: str) -> int | None:
             return None
         job = new_judge_job(session, sub)
         return job.id if job is not None else None
-
-
-def graded_name(task: Task, filename: str) -> str:
-    """The file name the grader sees. A notebook keeps its name where the task requires
-    that name; otherwise it is neutral, so no applicant's name reaches a blind report."""
-    suffix = Path(filename).suffix.lower()
-    if suffix == ".ipynb" and filename in task.spec.submission.required:
-        return filename
-    return f"submission{suffix}"
 
 
 def _already_graded(services: Services, sub_id: int, digest: str) -> bool:

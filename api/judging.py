@@ -43,6 +43,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api import catalog
+from api.jobs import claim, graded_name
 from api.models import (
     AuditEntry,
     Cohort,
@@ -57,6 +58,7 @@ from api.models import (
 )
 from api.reviewing import Independence, audit
 from api.services import Services
+from api.stand_ins import stand_ins
 from grader.errors import AssessError
 from grader.judge import agreement as stats
 from grader.judge.model import JudgeConfig, JudgeRun
@@ -348,8 +350,6 @@ def run_judge_job(services: Services, job_id: int) -> str:
     :data:`MAX_ATTEMPTS`; what was judged is kept (and cached, so a retry asks the model only
     for the rest). Never raises for a judging outcome.
     """
-    from api.grading import claim, graded_name
-
     claimed = claim(services, job_id)
     if claimed is not None:
         return claimed.value
@@ -568,36 +568,6 @@ class StandInRefused(ValueError):
 
 
 MIN_REVIEWS_FLOOR = 2  # a kappa needs two items at the very least
-
-
-def stand_ins(db: Session, task_id: str) -> set[str]:
-    """The criteria of `task_id` on which the judge currently stands in for humans."""
-    return set(
-        db.scalars(
-            select(JudgeStandIn.criterion).where(
-                JudgeStandIn.task_id == task_id, JudgeStandIn.enabled.is_(True)
-            )
-        )
-    )
-
-
-def standing_scores(db: Session, sub: Submission) -> tuple[dict[str, float], set[str]]:
-    """The judge's latest valid score of `sub` per criterion it stands in on, and those
-    criteria: what :func:`api.scoring.review_total` takes."""
-    standing = stand_ins(db, sub.task_id)
-    if not standing:
-        return {}, standing
-    rows = db.execute(
-        select(Judgment.criterion, Judgment.score)
-        .where(
-            Judgment.submission_id == sub.id,
-            Judgment.status == "ok",
-            Judgment.criterion.in_(standing),
-        )
-        .order_by(Judgment.created_at, Judgment.id)
-    ).all()
-    scores = {c: float(v) for c, v in rows if v is not None}  # the latest wins
-    return scores, standing
 
 
 def _refresh(db: Session, task: TaskRow) -> None:

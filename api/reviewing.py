@@ -27,6 +27,7 @@ from api.models import (
     User,
     utcnow,
 )
+from api.stand_ins import standing_scores
 
 
 class ReviewError(ValueError):
@@ -56,7 +57,13 @@ def recompute(session: Session, sub: Submission) -> None:
         sub.max_score = grading.max_score
     reviews = list(session.scalars(select(Review).where(Review.submission_id == sub.id)))
     rubric_max = task.rubric_max
-    fracs = [r.total / rubric_max for r in reviews if rubric_max > 0 and r.scores]
+    # A criterion the judge stands in on takes its score where a review left it blank.
+    judge_scores, standing = standing_scores(session, sub)
+    fracs = [
+        scoring.review_total(r.scores, judge_scores, standing) / rubric_max
+        for r in reviews
+        if rubric_max > 0 and r.scores
+    ]
     sub.review_count = len(reviews)
     sub.manual_frac = sum(fracs) / len(fracs) if fracs else None
     auto = None

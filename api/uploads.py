@@ -28,14 +28,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api import catalog
 from api.attempts import AttemptError, admit
+from api.counted import mark_counted
 from api.grading import new_job
-from api.models import Applicant, Assignment, AuditEntry, Job, Submission, TaskRow, utcnow
+from api.models import Applicant, AuditEntry, Job, Submission, TaskRow, utcnow
 from api.services import Services
 from api.storage import SUFFIXES, TooLarge
 from grader.errors import IntakeError, TaskSpecError
@@ -157,49 +158,6 @@ def receive(
     if services.queue is not None:
         services.queue.enqueue(job_id, queue)
     return Received(submission=sub, created=True, job_id=job_id, queue=queue)
-
-
-def mark_counted(session: Session, sub: Submission) -> list[int]:
-    """Make `sub` the counted submission of its (applicant, task); returns the ids it replaced.
-
-    The reviewers assigned to a replaced submission are assigned to `sub` as well, so a
-    re-upload stays in the queues it was in.
-    """
-    # One upload of the applicant at a time (PostgreSQL; SQLite has one writer anyway), so
-    # two racing uploads cannot both stay counted. FOR NO KEY UPDATE: the foreign-key checks
-    # of gradings written meanwhile (KEY SHARE) do not wait on it, nor it on them.
-    session.get(Applicant, sub.applicant_id, with_for_update={"key_share": True})
-    pair = (
-        Submission.applicant_id == sub.applicant_id,
-        Submission.task_id == sub.task_id,
-        Submission.id != sub.id,
-    )
-    replaced = list(session.scalars(select(Submission.id).where(*pair, Submission.counted)))
-    session.execute(update(Submission).where(*pair).values(counted=False))
-    sub.counted = True
-    if replaced:
-        have = set(
-            session.scalars(
-                select(Assignment.reviewer_id).where(Assignment.submission_id == sub.id)
-            )
-        )
-        carried = session.scalars(
-            select(Assignment.reviewer_id)
-            .where(Assignment.submission_id.in_(replaced))
-            .distinct()
-            .order_by(Assignment.reviewer_id)
-        )
-        for reviewer_id in carried:
-            if reviewer_id not in have:
-                session.add(
-                    Assignment(
-                        submission_id=sub.id,
-                        reviewer_id=reviewer_id,
-                        assigned_by=f"re-upload of #{replaced[0]}",
-                    )
-                )
-    session.flush()
-    return replaced
 
 
 def _has_on_time(session: Session, sub: Submission) -> bool:

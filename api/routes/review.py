@@ -34,6 +34,7 @@ from api.reviewing import Independence, ReviewError, ReviewInput, save_review
 from api.routes.submissions import Filters, _get
 from api.scoring import suggested_tier
 from api.services import Services
+from api.stand_ins import stand_ins
 from api.storage import StorageError
 from api.viewer import UNREADABLE, FileEntry, Manifest, Node, Rendered, manifest, read_file, render
 from api.viewer import tree as file_tree
@@ -265,7 +266,7 @@ def render_page(
         judge=judge,
         judged=judged,
         judge_flags=judging.FLAG_TEXT,
-        standing=judging.stand_ins(db, task.id) if judge.mode != "off" else set(),
+        standing=stand_ins(db, task.id) if judge.mode != "off" else set(),
     )
     if form_error:
         response.status_code = status.HTTP_422_UNPROCESSABLE_CONTENT

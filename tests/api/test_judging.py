@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from api import judging
 from api.core.db import transaction
-from api.models import AuditEntry, Cohort, Job, Judgment
+from api.models import AuditEntry, Cohort, Job, Judgment, Submission
 from api.services import Services
 from grader.judge.agreement import weighted_kappa
 from grader.judge.model import JudgeConfig, JudgeRun
@@ -399,6 +399,21 @@ def test_stand_in_is_refused_then_granted_audited_and_withdrawn(world: World) ->
     assert granted["decided_by"] == "ops"
     html = page(world.reviewer, ids[0])
     assert "let the rubric judge stand in for humans on this criterion" in html
+    # A review that leaves clarity blank now takes the judge's clarity in the summary: the
+    # judge gave ids[0] (a good write-up) 10 of 10, so the second review's 0 + 5 becomes 15.
+    r = world.reviewer2.put(
+        f"/api/v1/submissions/{ids[0]}/review", json={"scores": {"judgement": 5}, "tier": "Meets"}
+    )
+    assert r.status_code == 200, r.text
+
+    def manual(sid: int) -> float:
+        with services_of(world).sessions() as s:
+            sub = s.get(Submission, sid)
+            assert sub is not None and sub.manual_frac is not None
+            return float(sub.manual_frac)
+
+    # The first review: 10 + 10 of 20; the second, with the judge standing in: 10 + 5.
+    assert manual(ids[0]) == pytest.approx((20 / 20 + 15 / 20) / 2)
 
     r = world.operator.delete(f"{url}/clarity")
     assert r.status_code == 200 and r.json()["enabled"] is False
@@ -417,6 +432,8 @@ def test_stand_in_is_refused_then_granted_audited_and_withdrawn(world: World) ->
     ]
     assert entries[0].after["criterion"] == "clarity" and entries[0].after["task"] == TASK
     assert world.operator.get(url).json()[0]["enabled"] is False
+    # Withdrawn: the blank criterion adds nothing again (5 of 20).
+    assert manual(ids[0]) == pytest.approx((20 / 20 + 5 / 20) / 2)
 
 
 def test_the_task_pages_stand_in_form_refuses_with_the_input_kept(world: World) -> None:
