@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from api import decisions, regrades, release
 from api.decisions import BulkSpec, DecisionError
 from api.deps import (
+    MAX_ID,
     CurrentApplicant,
     CurrentOperator,
     Principal,
@@ -445,7 +446,11 @@ def _decisions_page(
     "/admin/cohorts/{cohort_id}/decisions", response_class=HTMLResponse, include_in_schema=False
 )
 def decisions_page(
-    cohort_id: RowId, request: Request, who: CurrentOperator, db: SessionDep, done: int = -1
+    cohort_id: RowId,
+    request: Request,
+    who: CurrentOperator,
+    db: SessionDep,
+    done: Annotated[int, Query(ge=-1, le=1_000_000)] = -1,
 ) -> HTMLResponse:
     # The page words its own message from a number: nothing from the query string is echoed.
     message = f"{done} decision(s) changed." if done >= 0 else ""
@@ -600,7 +605,8 @@ def _release_page(
 )
 def release_page(
     cohort_id: RowId, request: Request, who: CurrentOperator, db: SessionDep,
-    queued: int = -1, withdrawn: int = 0,
+    queued: Annotated[int, Query(ge=-1, le=1_000_000)] = -1,
+    withdrawn: Annotated[int, Query(ge=0, le=1)] = 0,
 ) -> HTMLResponse:  # fmt: skip
     message = ""
     if queued >= 0:
@@ -664,7 +670,10 @@ def _regrades_page(
 
 @router.get("/admin/regrade-requests", response_class=HTMLResponse, include_in_schema=False)
 def regrades_page(
-    request: Request, who: CurrentOperator, db: SessionDep, resolved: int = 0
+    request: Request,
+    who: CurrentOperator,
+    db: SessionDep,
+    resolved: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
 ) -> HTMLResponse:
     message = f"Request #{resolved} resolved; the applicant was sent a message." if resolved else ""
     return _regrades_page(request, who, db, message=message)
@@ -720,7 +729,10 @@ def _results_page(
 
 @router.get("/portal/results", response_class=HTMLResponse, include_in_schema=False)
 def results_page(
-    request: Request, who: CurrentApplicant, db: SessionDep, sent: int = 0
+    request: Request,
+    who: CurrentApplicant,
+    db: SessionDep,
+    sent: Annotated[int, Query(ge=0, le=1)] = 0,
 ) -> HTMLResponse:
     message = "Your regrade request was sent." if sent else ""
     return _results_page(request, who, db, message=message)

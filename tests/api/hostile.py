@@ -37,6 +37,9 @@ FIELDS = (
     "task-title", "instructions", "criterion", "descriptor", "cohort", "applicant-name",
     "email", "username", "comment", "note", "check-name", "feedback", "next", "upload",
     "file-name", "file-text", "file-markdown", "inline-comment", "conflict",
+    "stream", "stream-description", "stream-note", "extension", "decision", "applicant-feedback",
+    "regrade-reason", "regrade-response", "mail-subject", "mail-body", "judge-rationale",
+    "judge-quote",
 )  # fmt: skip
 # Also sent, and never shown at all: ?error= and ?message= (pages no longer echo a sentence
 # from the address) and a hostile sort key (the 422 page names the parameter, not its value).
@@ -86,6 +89,9 @@ class Seeded:
     username: str
     operator: str = "ops"
     task_id: str = "py-rubric"
+    applicant_id: int = 0
+    stream_id: int = 0
+    message_id: int = 0
 
     def pages(self) -> dict[str, list[str]]:
         """GET paths holding hostile data, by who opens them."""
@@ -103,6 +109,23 @@ class Seeded:
                 "/review/progress",
                 f"/review?sort={quote(evil('sort'))}",  # a 422 page naming the parameter
                 f"/review/submissions/{sid + 10_000}",  # a 404 page
+                # The console and stage-2 operations.
+                "/admin/cohorts",
+                f"/admin/cohorts/{self.cohort_id}",
+                f"/admin/cohorts/{self.cohort_id}/invitations",
+                "/admin/users",
+                "/admin/tasks",
+                "/admin/audit",
+                f"/admin/cohorts/{self.cohort_id}/streams",
+                "/review/streams",
+                f"/review/streams/{self.stream_id}",
+                f"/admin/cohorts/{self.cohort_id}/extensions",
+                f"/admin/cohorts/{self.cohort_id}/decisions",
+                f"/admin/applicants/{self.applicant_id}/decision",
+                f"/admin/cohorts/{self.cohort_id}/release",
+                "/admin/regrade-requests",
+                "/admin/outbox",
+                f"/admin/outbox/{self.message_id}",
             ],
             "reviewer": [
                 "/review",
@@ -110,8 +133,14 @@ class Seeded:
                 *(f"/review/submissions/{sid}/files/{quote(p)}" for p in HOSTILE_FILES),
                 "/review/queue",
                 "/review/progress",
+                f"/review/streams/{self.stream_id}",  # they mentor the hostile stream
             ],
-            "applicant": ["/portal", f"/portal/tasks/{tid}/instructions"],
+            "applicant": [
+                "/portal",
+                f"/portal/tasks/{tid}/instructions",
+                "/portal/streams",
+                "/portal/results",
+            ],
             "anonymous": [
                 f"/login?next={quote('/' + evil('next'))}",
                 "/invite/not-a-token",
@@ -193,4 +222,87 @@ def seed(services: Services, timeout: float = 60) -> Seeded:
                 declared_by=evil("declared-by"),
             )
         )
-    return Seeded(cohort_id=cohort_id, submission_id=sid, token=token, username=username)
+    stream_id, message_id, applicant_id = _seed_stage_two(services, cohort_id, sid, username)
+    return Seeded(
+        cohort_id=cohort_id,
+        submission_id=sid,
+        token=token,
+        username=username,
+        applicant_id=applicant_id,
+        stream_id=stream_id,
+        message_id=message_id,
+    )
+
+
+def _seed_stage_two(
+    services: Services, cohort_id: int, sid: int, username: str
+) -> tuple[int, int, int]:
+    """Stage-2 rows with hostile text: a stream (name, description, a mentor's note) the
+    applicant chose and was shortlisted by, an extension, a decision with feedback, released
+    results, a declined regrade request, an outbox message and a judge's pre-score shown to
+    reviewers (assist mode). Returns (stream id, message id, applicant id)."""
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from api.core.db import transaction
+    from api.models import (
+        Applicant,
+        Cohort,
+        Extension,
+        Judgment,
+        RegradeRequest,
+        Stream,
+        StreamChoice,
+        StreamMentor,
+        StreamNote,
+        Submission,
+        User,
+        utcnow,
+    )
+    from api.notifications import queue_message
+
+    now = utcnow()
+    with transaction(services.sessions) as s:
+        sub = s.get(Submission, sid)
+        cohort = s.get(Cohort, cohort_id)
+        reviewer = s.scalar(select(User).where(User.username == username))
+        assert sub is not None and cohort is not None and reviewer is not None
+        applicant = s.get(Applicant, sub.applicant_id)
+        assert applicant is not None
+        cohort.closes_at = now + timedelta(days=7)
+        cohort.results_released_at = now
+        cohort.results_released_by = "ops"
+        cohort.judge_mode = "assist"
+        stream = Stream(
+            cohort_id=cohort_id, name=evil("stream"), description=evil("stream-description")
+        )
+        s.add(stream)
+        s.flush()
+        s.add(StreamMentor(stream_id=stream.id, user_id=reviewer.id))
+        s.add(StreamChoice(applicant_id=applicant.id, stream_id=stream.id, shortlisted=True,
+                           shortlisted_by=username, shortlisted_at=now))  # fmt: skip
+        s.add(StreamNote(stream_id=stream.id, applicant_id=applicant.id, author_id=reviewer.id,
+                         body=evil("stream-note")))  # fmt: skip
+        s.add(Extension(applicant_id=applicant.id, task_id=sub.task_id, minutes=30,
+                        reason=evil("extension"), granted_by="ops"))  # fmt: skip
+        applicant.decision = "rejected"
+        applicant.decision_reason = evil("decision")
+        applicant.decision_by = "ops"
+        applicant.decision_at = now
+        applicant.feedback = evil("applicant-feedback")
+        s.add(RegradeRequest(applicant_id=applicant.id, task_id=sub.task_id, submission_id=sid,
+                             reason=evil("regrade-reason"), status="declined",
+                             response=evil("regrade-response"), resolved_by="ops",
+                             resolved_at=now, grading_before_id=sub.grading_id))  # fmt: skip
+        msg = queue_message(s, kind="results", to=applicant.email, subject=evil("mail-subject"),
+                            body=evil("mail-body"), applicant_id=applicant.id,
+                            cohort_id=cohort_id)  # fmt: skip
+        assert msg is not None
+        s.add(Judgment(submission_id=sid, task_id=sub.task_id, criterion="clarity",
+                       config_key="0" * 64, status="ok", level=0, score=0.0,
+                       detail={"quotes": [{"text": evil("judge-quote"), "found": False}],
+                               "rationale": evil("judge-rationale"), "flags": [],
+                               "model": "scripted", "provider": "local"}))  # fmt: skip
+        s.flush()
+        return stream.id, msg.id, applicant.id

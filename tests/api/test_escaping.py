@@ -160,6 +160,7 @@ def test_pages_strip_escapes_controls_and_bidi_overrides_from_what_they_show(
     ops, rev = svc.login("ops"), svc.login("rev")
     r = ops.post("/api/v1/cohorts", json={"name": "c", "blind": False, "tasks": ["py-rubric"]})
     assert r.status_code == 201, r.text
+    cohort_id = r.json()["id"]
     r = ops.post(
         "/api/v1/invitations",
         json={"cohort": "c", "email": "a@example.org", "name": f"applicant-ok{CONTROLS}"},
@@ -170,6 +171,8 @@ def test_pages_strip_escapes_controls_and_bidi_overrides_from_what_they_show(
     assert svc.wait(applicant, sid)["status"] == "graded"
     review = {"scores": {"clarity": 5}, "tier": "Meets", "comment": f"comment-ok{CONTROLS}"}
     assert rev.put(f"/api/v1/submissions/{sid}/review", json=review).status_code == 200
+    # Applicants read their checks once the results are released.
+    assert ops.post(f"/api/v1/cohorts/{cohort_id}/release").status_code == 200
     portal = svc.anonymous()
     assert portal.get(f"/invite/{token}").status_code == 200
     pages = {

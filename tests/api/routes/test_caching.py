@@ -16,6 +16,14 @@ def test_every_route_answers_no_store_to_everyone(world: World) -> None:
         "task_id": "py-exec",
         "token": world.tokens["bob"],
         "path": "main.py",
+        # Rows that may not exist: a 404 must carry no-store as well.
+        "stream_id": "1",
+        "applicant_id": "1",
+        "user_id": "1",
+        "message_id": "1",
+        "request_id": "1",
+        "key": "A-00000000",
+        "criterion": "clarity",
     }
     paths = []
     for route in _routes(world.svc.client.app.routes):
