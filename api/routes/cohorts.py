@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from api import accounts
+from api.attempts import refresh_deadlines
 from api.deps import (
     CurrentOperator,
     CurrentReviewer,
@@ -159,6 +160,11 @@ def update(db: Session, cohort: Cohort, body: CohortUpdate, who: Principal) -> N
     if after != before:
         audit(db, actor=actor(who), action="cohort-settings", submission_id=None,
               before=before, after=after)  # fmt: skip
+        # A new window, grace or budget moves deadlines already started: keep the stored
+        # ones (listings, reminders) in step with what uploads are checked against.
+        db.flush()
+        ids = list(db.scalars(select(Applicant.id).where(Applicant.cohort_id == cohort.id)))
+        refresh_deadlines(db, ids)
 
 
 @router.post("/api/v1/cohorts", response_model=CohortPublic, status_code=201)

@@ -362,3 +362,25 @@ def test_the_confirmation_page_outside_the_window_says_why_and_offers_no_start(
     # Untimed: nothing to confirm, back to the task on the portal.
     r = c.get("/portal/tasks/py-rubric/start", follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == "/portal#task-py-rubric"
+
+
+def test_a_changed_budget_moves_the_stored_deadlines_of_started_attempts(world: World) -> None:
+    """The console (PATCH /api/v1/cohorts/{id}) changes a budget: attempts already started
+    keep their start, and their stored deadline (listings, reminders) follows the budget."""
+    _budget(world, 60)
+    assert world.alice.post(f"/api/v1/me/tasks/{TASK}/start").status_code == 201
+    aid = _applicant_id(world, "alice")
+
+    def stored() -> datetime:
+        with _services(world).sessions() as db:
+            attempt = db.scalar(select(Attempt).where(Attempt.applicant_id == aid))
+            assert attempt is not None and attempt.deadline_at is not None
+            return attempt.deadline_at
+
+    before = stored()
+    r = world.operator.patch(
+        f"/api/v1/cohorts/{world.cohort_id}", json={"time_budgets": {TASK: 90}}
+    )
+    assert r.status_code == 200, r.text
+    assert stored() - before == timedelta(minutes=30)
+    assert _deadline(world) == stored()
