@@ -92,7 +92,8 @@ def test_run_phase_sees_inputs_but_never_answers(
     )
     report = grade(task, submit(tmp_path, code), sandbox=sandbox)
     assert "inputs: hidden input visible to the run phase" in report.logs.run
-    assert "grading: ['inputs', 'run.py']" in report.logs.run
+    # run.py, its helpers (assess_run.py) and inputs/: never answers/ or check.py
+    assert "grading: ['assess_run.py', 'inputs', 'run.py']" in report.logs.run
     assert report.score == 2  # ran, but found no answer to copy
 
 
