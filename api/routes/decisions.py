@@ -31,6 +31,7 @@ from api.deps import (
 from api.models import Applicant, Cohort, RegradeRequest, TaskRow
 from api.regrades import RegradeError
 from api.release import ReleaseError
+from api.routes.cohorts import get_cohort
 from api.services import Services
 from api.stages import DECISIONS
 from api.views import page
@@ -171,13 +172,6 @@ def _actor(who: Principal) -> str:
     return f"{who.user.role}:{who.user.username}"
 
 
-def _cohort(db: Session, cohort_id: int) -> Cohort:
-    cohort = db.get(Cohort, cohort_id)
-    if cohort is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such cohort")
-    return cohort
-
-
 def _applicant(db: Session, applicant_id: int) -> Applicant:
     a = db.get(Applicant, applicant_id)
     if a is None:
@@ -243,7 +237,7 @@ def list_decisions(
     cohort_id: RowId, who: CurrentOperator, db: SessionDep
 ) -> list[DecisionRowPublic]:
     """Every applicant of the cohort: stage, rank and composite, decision, reason, feedback."""
-    rows = decisions.board(db, _cohort(db, cohort_id))
+    rows = decisions.board(db, get_cohort(db, cohort_id))
     return [DecisionRowPublic(**vars(r)) for r in rows]
 
 
@@ -255,7 +249,7 @@ def bulk_decisions(
     reject every undecided applicant not advanced, `reason` required). `preview: true` (the
     default) changes nothing and returns the plan and its fingerprint; send it back as
     `plan` with `preview: false` to apply exactly that plan (409 if it changed since)."""
-    cohort = _cohort(db, cohort_id)
+    cohort = get_cohort(db, cohort_id)
     try:
         changes = decisions.plan_bulk(db, cohort, _spec(body))
     except DecisionError as e:
@@ -299,7 +293,7 @@ def put_decision(
 @router.get("/api/v1/cohorts/{cohort_id}/decisions/export.csv", response_class=Response)
 def export_decisions(cohort_id: RowId, who: CurrentOperator, db: SessionDep) -> Response:
     """Stages and decisions as CSV, one row per applicant (formula-safe cells)."""
-    cohort = _cohort(db, cohort_id)
+    cohort = get_cohort(db, cohort_id)
     return Response(
         decisions.export_csv(db, cohort),
         media_type="text/csv; charset=utf-8",
@@ -316,7 +310,7 @@ def post_release(
 ) -> ReleasePublic:
     """Release the cohort's results to its applicants and queue one message each (409 if
     already released)."""
-    cohort = _cohort(db, cohort_id)
+    cohort = get_cohort(db, cohort_id)
     try:
         n = release.release(db, cohort, actor=_actor(who), base_url=services.settings.base_url)
     except ReleaseError as e:
@@ -333,7 +327,7 @@ def post_release(
 @router.delete("/api/v1/cohorts/{cohort_id}/release", response_model=ReleasePublic)
 def delete_release(cohort_id: RowId, who: CurrentOperator, db: SessionDep) -> ReleasePublic:
     """Withdraw a release: applicants no longer see results. Messages already sent stay sent."""
-    cohort = _cohort(db, cohort_id)
+    cohort = get_cohort(db, cohort_id)
     try:
         release.withdraw(db, cohort, actor=_actor(who))
     except ReleaseError as e:
@@ -454,7 +448,7 @@ def decisions_page(
 ) -> HTMLResponse:
     # The page words its own message from a number: nothing from the query string is echoed.
     message = f"{done} decision(s) changed." if done >= 0 else ""
-    return _decisions_page(request, who, db, _cohort(db, cohort_id), message=message)
+    return _decisions_page(request, who, db, get_cohort(db, cohort_id), message=message)
 
 
 def _form_spec(form: dict[str, str]) -> BulkSpec:
@@ -491,7 +485,7 @@ async def decisions_bulk(
     cohort_id: RowId, request: Request, who: CurrentOperator, db: SessionDep
 ) -> Response:
     """Preview a bulk decision (nothing stored), or apply the plan previewed."""
-    cohort = _cohort(db, cohort_id)
+    cohort = get_cohort(db, cohort_id)
     form = await _form(request)
     try:
         changes = decisions.plan_bulk(db, cohort, _form_spec(form))
@@ -615,7 +609,7 @@ def release_page(
         message = (
             "Release withdrawn: applicants no longer see results. Messages already sent stay sent."
         )
-    return _release_page(request, who, db, _cohort(db, cohort_id), message=message)
+    return _release_page(request, who, db, get_cohort(db, cohort_id), message=message)
 
 
 @router.post(
@@ -627,7 +621,7 @@ def release_page(
 async def release_post(
     cohort_id: RowId, request: Request, who: CurrentOperator, db: SessionDep, services: ServicesDep
 ) -> Response:
-    cohort = _cohort(db, cohort_id)
+    cohort = get_cohort(db, cohort_id)
     form = await _form(request)
     try:
         if form.get("action") == "withdraw":

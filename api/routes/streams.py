@@ -34,7 +34,7 @@ from api.deps import (
     SessionDep,
 )
 from api.models import Cohort, Stream
-from api.routes.cohorts import csv_safe
+from api.routes.cohorts import csv_safe, get_cohort
 from api.streams import NotVisible, StreamConflict, StreamError, StreamView
 from api.views import page
 
@@ -164,13 +164,6 @@ def _json_errors() -> Iterator[None]:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(e)) from None
 
 
-def _cohort(db: Session, cohort_id: int) -> Cohort:
-    cohort = db.get(Cohort, cohort_id)
-    if cohort is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such cohort")
-    return cohort
-
-
 def _stream(db: Session, stream_id: int) -> Stream:
     stream = db.get(Stream, stream_id)
     if stream is None:
@@ -259,7 +252,7 @@ def _ids(values: list[str], label: str) -> list[int]:
 @router.get("/api/v1/cohorts/{cohort_id}/streams", response_model=list[StreamPublic])
 def list_streams(cohort_id: RowId, who: CurrentStaff, db: SessionDep) -> list[StreamPublic]:
     """The cohort's streams the caller may see: all for operators, their own for mentors."""
-    cohort = _cohort(db, cohort_id)
+    cohort = get_cohort(db, cohort_id)
     return [_public(db, s) for s in streams.visible_streams(db, who, cohort.id)]
 
 
@@ -268,7 +261,7 @@ def create_stream(
     cohort_id: RowId, body: StreamIn, who: CurrentOperator, db: SessionDep
 ) -> StreamPublic:
     """A new stream with its mentors (mentor or reviewer accounts) and follow-up tasks."""
-    cohort = _cohort(db, cohort_id)
+    cohort = get_cohort(db, cohort_id)
     with _json_errors():
         stream = streams.create_stream(
             db, who, cohort, body.name, body.description, body.mentor_ids, body.task_ids
@@ -668,7 +661,9 @@ def admin_streams(
     cohort_id: RowId, request: Request, who: CurrentOperator, db: SessionDep
 ) -> HTMLResponse:
     done = request.query_params.get("done", "")
-    return _admin_page(request, db, who, _cohort(db, cohort_id), message=_ADMIN_DONE.get(done, ""))
+    return _admin_page(
+        request, db, who, get_cohort(db, cohort_id), message=_ADMIN_DONE.get(done, "")
+    )
 
 
 def _stream_form(
@@ -695,7 +690,7 @@ def _kept(single: dict[str, str], multi: dict[str, list[str]], which: str) -> di
 async def admin_streams_create(
     cohort_id: RowId, request: Request, who: CurrentOperator, db: SessionDep
 ) -> Response:
-    cohort = _cohort(db, cohort_id)
+    cohort = get_cohort(db, cohort_id)
     single, multi = await _form(request)
     try:
         name, description, mentor_ids, task_ids = _stream_form(single, multi)
@@ -712,7 +707,7 @@ async def admin_stream_save(
     stream_id: RowId, request: Request, who: CurrentOperator, db: SessionDep
 ) -> Response:
     stream = _stream(db, stream_id)
-    cohort = _cohort(db, stream.cohort_id)
+    cohort = get_cohort(db, stream.cohort_id)
     single, multi = await _form(request)
     try:
         name, description, mentor_ids, task_ids = _stream_form(single, multi)
@@ -741,7 +736,7 @@ async def admin_stream_delete(
     stream_id: RowId, request: Request, who: CurrentOperator, db: SessionDep
 ) -> Response:
     stream = _stream(db, stream_id)
-    cohort = _cohort(db, stream.cohort_id)
+    cohort = get_cohort(db, stream.cohort_id)
     try:
         streams.delete_stream(db, who, stream)
     except StreamError as e:
