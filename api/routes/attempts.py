@@ -21,6 +21,7 @@ from api import attempts, deadlines
 from api.deps import CurrentApplicant, CurrentOperator, Principal, RowId, SessionDep
 from api.models import Applicant, Cohort, Extension
 from api.routes.applicants import AttemptPublic, _assigned, _me, attempt_public
+from api.routes.cohorts import get_cohort
 from api.tasklist import assigned_tasks
 from api.views import page
 
@@ -198,13 +199,6 @@ def grant_extension(
     return _deadlines(db, a)
 
 
-def _cohort(db: Session, cohort_id: int) -> Cohort:
-    c = db.get(Cohort, cohort_id)
-    if c is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such cohort")
-    return c
-
-
 def _extensions_page(
     request: Request,
     who: Principal,
@@ -244,7 +238,7 @@ def extensions_page(
     cohort_id: RowId, request: Request, who: CurrentOperator, db: SessionDep
 ) -> HTMLResponse:
     """Each applicant's attempts and deadlines in the cohort, and the form to extend one."""
-    return _extensions_page(request, who, db, _cohort(db, cohort_id))
+    return _extensions_page(request, who, db, get_cohort(db, cohort_id))
 
 
 @router.post(
@@ -261,7 +255,7 @@ def extensions_form(
     reason: Annotated[str, Form()] = "",
     past_close: Annotated[str, Form()] = "",
 ) -> HTMLResponse:
-    cohort = _cohort(db, cohort_id)
+    cohort = get_cohort(db, cohort_id)
     sent = {"applicant": applicant, "task": task, "minutes": minutes, "reason": reason,
             "past_close": past_close}  # fmt: skip
     target = None

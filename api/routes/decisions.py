@@ -44,20 +44,6 @@ class _In(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class DecisionRowPublic(BaseModel):
-    applicant_id: int
-    name: str
-    email: str
-    stage: str
-    rank: int | None
-    composite: float | None
-    provisional: bool
-    decision: str | None
-    reason: str
-    decided_by: str
-    feedback: str
-
-
 class DecisionIn(_In):
     decision: Literal["advanced", "rejected", "withdrawn"] | None
     reason: Annotated[str, Field(max_length=decisions.MAX_REASON)] = ""
@@ -232,13 +218,12 @@ def _resolve(
 # -- JSON: decisions --------------------------------------------------------------------
 
 
-@router.get("/api/v1/cohorts/{cohort_id}/decisions", response_model=list[DecisionRowPublic])
+@router.get("/api/v1/cohorts/{cohort_id}/decisions", response_model=list[decisions.BoardRow])
 def list_decisions(
     cohort_id: RowId, who: CurrentOperator, db: SessionDep
-) -> list[DecisionRowPublic]:
+) -> list[decisions.BoardRow]:
     """Every applicant of the cohort: stage, rank and composite, decision, reason, feedback."""
-    rows = decisions.board(db, get_cohort(db, cohort_id))
-    return [DecisionRowPublic(**vars(r)) for r in rows]
+    return decisions.board(db, get_cohort(db, cohort_id))
 
 
 @router.post("/api/v1/cohorts/{cohort_id}/decisions", response_model=BulkPublic)
@@ -271,10 +256,10 @@ def bulk_decisions(
     )
 
 
-@router.put("/api/v1/applicants/{applicant_id}/decision", response_model=DecisionRowPublic)
+@router.put("/api/v1/applicants/{applicant_id}/decision", response_model=decisions.BoardRow)
 def put_decision(
     applicant_id: RowId, body: DecisionIn, who: CurrentOperator, db: SessionDep
-) -> DecisionRowPublic:
+) -> decisions.BoardRow:
     """Set (or with `decision: null`, clear) one applicant's decision; a reason is required
     for rejected and withdrawn. `feedback`, when given, replaces their feedback message."""
     a = _applicant(db, applicant_id)
@@ -287,7 +272,7 @@ def put_decision(
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(e)) from None
     db.commit()
     row = next(r for r in decisions.board(db, a.cohort) if r.applicant_id == a.id)
-    return DecisionRowPublic(**vars(row))
+    return row
 
 
 @router.get("/api/v1/cohorts/{cohort_id}/decisions/export.csv", response_class=Response)
