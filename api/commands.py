@@ -150,6 +150,7 @@ def integrity_pass_cmd(
 
 
 outbox_app = typer.Typer(
+    rich_markup_mode=None,
     help="The outbox of messages to applicants: send it by SMTP or export it as CSV.",
     no_args_is_help=True,
 )

@@ -30,16 +30,22 @@ if TYPE_CHECKING:
 
     from grader.report import Report, Status
     from grader.sandbox import Sandbox
+    from grader.task import Task
 
 app = typer.Typer(
+    rich_markup_mode=None,
     name="assess",
     help="Grade take-home research tasks in Docker, in two phases (untrusted run, trusted check).",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-task_app = typer.Typer(help="Author tasks: scaffold, prepare, validate.", no_args_is_help=True)
-images_app = typer.Typer(help="Build the sandbox images.", no_args_is_help=True)
+task_app = typer.Typer(
+    rich_markup_mode=None, help="Author tasks: scaffold, prepare, validate.", no_args_is_help=True
+)
+images_app = typer.Typer(
+    rich_markup_mode=None, help="Build the sandbox images.", no_args_is_help=True
+)
 app.add_typer(task_app, name="task")
 app.add_typer(images_app, name="images")
 app.add_typer(judge_app, name="judge")
@@ -120,7 +126,8 @@ def task_validate(
         task = load_task(task_dir)
         sandbox = _sandbox()
         sandbox.image_id(_image(task.spec.image))
-        with _progress(as_json) as progress:
+        _prepare(task, sandbox)
+        with _progress(as_json, eta=True) as progress:
             bar = progress.add_task(f"validating {task.id}", total=2 + len(task.bad_cases()))
 
             def tick(r: CaseResult) -> None:
@@ -188,13 +195,11 @@ def task_prepare(
     force: Annotated[bool, typer.Option(help="Re-run even if up to date.")] = False,
 ) -> None:
     """Run the task's prepare step (builds its models and data) if out of date."""
-    from grader.prepare import prepare
     from grader.task import load_task
 
     with user_errors():
         task = load_task(task_dir)
-        with err.status(f"preparing {task.id}"):
-            ran = prepare(task, _sandbox(), force=force)
+        ran = _prepare(task, _sandbox(), force=force)
     out.print(f"{task.id}: {'prepared' if ran else 'already up to date'}")
 
 
@@ -215,7 +220,6 @@ def grade_cmd(
 ) -> None:
     """Grade submissions in parallel; write a JSON report, an HTML page and a receipt each."""
     from grader.pipeline import COMPLETED, grade
-    from grader.prepare import prepare
     from grader.render import write_report
     from grader.report import Status
     from grader.spec import TaskKind
@@ -229,19 +233,29 @@ def grade_cmd(
         if task.spec.kind != TaskKind.research_taste or task.spec.prepare is not None:
             sandbox = _sandbox()
             sandbox.image_id(_image(task.spec.image))
-            with err.status(f"preparing {task.id}"):
-                prepare(task, sandbox)
+            _prepare(task, sandbox)
         dest = out_dir / task.id
         stems = _stems(submissions)
-        with _progress(as_json) as progress:
+        many = len(submissions) > 1
+        with _progress(as_json or not many, eta=True) as progress:
             bar = progress.add_task(f"grading {task.id}", total=len(submissions))
+            done = 0
 
             def one(item: tuple[Path, str]) -> tuple[Report, dict[str, Path]]:
+                nonlocal done
                 sub, stem = item
                 art = dest / f"{stem}.outputs"
                 report = grade(task, sub, sandbox=sandbox, artifacts_dir=art)
                 paths = write_report(report, dest, stem=stem, artifacts=art)
                 progress.advance(bar)
+                done += 1
+                if many and not as_json:
+                    progress.console.print(
+                        f"  {done}/{len(submissions)} {stem}: {report.status.value} "
+                        f"{_fmt(report.score)} ({report.timings.total:.1f} s)",
+                        markup=False,
+                        highlight=False,
+                    )
                 return report, paths
 
             with ThreadPoolExecutor(max_workers=jobs or _default_jobs()) as pool:
@@ -415,14 +429,10 @@ def images_build(
     force: Annotated[bool, typer.Option(help="Rebuild even if up to date.")] = False,
 ) -> None:
     """Build images from images/ without a registry (cached: a rebuild takes seconds)."""
+    from grader.cli_progress import image_build_view
     from grader.images import build_images
 
-    with user_errors(), _progress(False) as progress:
-        bar = progress.add_task("building images", total=None)
-
-        def show(line: str) -> None:
-            progress.update(bar, description=_one_line(line)[:90] or "building images")
-
+    with user_errors(), image_build_view(err) as show:
         ids = build_images(names or ["cpu"], progress=show, force=force)
     for name, image_id in ids.items():
         out.print(f"{name}: {image_id[:19]}")
@@ -447,21 +457,22 @@ def _status_markup(status: Status) -> str:
 
 
 @contextmanager
-def _progress(quiet: bool) -> Iterator[Progress]:
-    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+def _progress(quiet: bool, *, eta: bool = False) -> Iterator[Progress]:
+    from grader.cli_progress import bars
 
-    progress = Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total}"),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-        disable=quiet or not err.is_terminal,
-    )
-    with progress:
+    with bars(err, quiet=quiet, eta=eta) as progress:
         yield progress
+
+
+def _prepare(task: Task, sandbox: Sandbox, *, force: bool = False) -> bool:
+    """The task's prepare step, if out of date, with its output shown as it runs."""
+    from grader.cli_progress import output_view
+    from grader.prepare import is_prepared, prepare
+
+    if task.spec.prepare is None or (not force and is_prepared(task)):
+        return False
+    with output_view(err, f"preparing {task.id}") as show:
+        return prepare(task, sandbox, force=force, on_output=show)
 
 
 def run(command: typer.Typer) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Callable
 
 from grader.errors import TaskSpecError
 from grader.images import image_ref
@@ -47,8 +48,15 @@ def is_prepared(task: Task) -> bool:
     return recorded == inputs_hash(task) and all((task.root / o).exists() for o in prep.outputs)
 
 
-def prepare(task: Task, sandbox: Sandbox, *, force: bool = False) -> bool:
-    """Run the task's prepare step if needed. Returns whether it ran.
+def prepare(
+    task: Task,
+    sandbox: Sandbox,
+    *,
+    force: bool = False,
+    on_output: Callable[[str], None] | None = None,
+) -> bool:
+    """Run the task's prepare step if needed. Returns whether it ran. `on_output` receives
+    the step's output lines as they come (the command line shows them as progress).
 
     Raises:
         TaskSpecError: the step failed or did not write its declared outputs.
@@ -74,6 +82,7 @@ def prepare(task: Task, sandbox: Sandbox, *, force: bool = False) -> bool:
             workdir="/task",
             user=f"{os.getuid()}:{os.getgid()}",
             label="prepare",
+            on_output=on_output,
         )
     )
     if not result.ok:

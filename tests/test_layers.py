@@ -154,3 +154,26 @@ def test_the_command_line_loads_no_service_code_until_a_service_command_runs() -
         [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == "[]", out.stdout
+
+
+def test_help_renders_without_the_rich_help_formatter() -> None:
+    """`assess --help` prints click's plain help: Typer's Rich formatter imports Rich's
+    Markdown and markdown-it (a third of the command's start-up), so every Typer app here
+    sets rich_markup_mode=None. Measured against time in bench/cli_start.py, not here."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys\n"
+        "from api.commands import main\n"
+        "sys.argv = ['assess', 'task', '--help']\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "heavy = [m for m in ('typer.rich_utils', 'rich.markdown', 'markdown_it', 'docker',"
+        " 'torch', 'numpy') if m in sys.modules]\n"
+        "print(heavy, file=sys.stderr)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert "validate" in out.stdout, out.stdout
+    assert out.stderr.strip().splitlines()[-1] == "[]", out.stderr

@@ -44,6 +44,7 @@ class _JudgeGroup(TyperGroup):
 
 
 judge_app = typer.Typer(
+    rich_markup_mode=None,
     cls=_JudgeGroup,
     help="Rubric pre-scores from a model (suggestions for reviewers) and their agreement "
     "with human reviewers. `assess judge --task DIR SUB...` is short for `assess judge run`.",

@@ -13,7 +13,7 @@ A backend implements two things:
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -127,6 +127,9 @@ class RunRequest:
     workdir: str = "/tmp"
     user: str = SANDBOX_USER
     label: str = ""  # shown in container names and errors, e.g. "run" or "check"
+    # Trusted work only (a task's prepare step): called with each output line as it comes,
+    # for progress; the result's log is kept as for any run. Never set for submissions.
+    on_output: Callable[[str], None] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -152,6 +155,28 @@ class RunResult:
     @property
     def ok(self) -> bool:
         return self.exit_code == 0 and not self.timed_out
+
+
+class LineFeed:
+    """Splits a byte stream into lines for a callback, each cut at `max_line` bytes."""
+
+    def __init__(self, sink: Callable[[str], None], max_line: int = 4096) -> None:
+        self.sink = sink
+        self.max_line = max_line
+        self.buf = bytearray()
+
+    def feed(self, chunk: bytes) -> None:
+        self.buf += chunk
+        while (i := self.buf.find(b"\n")) >= 0 or len(self.buf) > self.max_line:
+            cut = i if 0 <= i <= self.max_line else self.max_line
+            line = bytes(self.buf[:cut]).decode("utf-8", "replace").rstrip("\r")
+            del self.buf[: cut + 1 if cut == i else cut]
+            self.sink(line)
+
+    def close(self) -> None:
+        if self.buf:
+            self.sink(bytes(self.buf).decode("utf-8", "replace"))
+            self.buf.clear()
 
 
 class BoundedLog:

@@ -36,6 +36,7 @@ from grader.member_names import check_member_name
 from grader.sandbox.base import (
     BoundedLog,
     Exported,
+    LineFeed,
     RunRequest,
     RunResult,
     Sandbox,
@@ -330,7 +331,8 @@ class DockerSandbox(Sandbox):
             sock = self.client.api.attach_socket(
                 container.id, params={"stdout": 1, "stderr": 1, "stream": 1}
             )
-            threads.append(_start(_drain, sock, log))
+            lines = LineFeed(request.on_output) if request.on_output else None
+            threads.append(_start(_drain, sock, log, lines))
             started = time.monotonic()
             try:
                 container.start()
@@ -439,12 +441,19 @@ def _start(target: Any, *args: Any) -> threading.Thread:
     return t
 
 
-def _drain(sock: Any, log: BoundedLog) -> None:
-    """Read the multiplexed attach stream (no tty) into the bounded log, then close it."""
+def _drain(sock: Any, log: BoundedLog, lines: LineFeed | None = None) -> None:
+    """Read the multiplexed attach stream (no tty) into the bounded log, then close it;
+    a trusted run's lines also go to its progress callback (a failing one is ignored)."""
     try:
         with contextlib.suppress(Exception):
             for _stream, data in frames_iter(sock, tty=False):
                 log.feed(data)
+                if lines is not None:
+                    with contextlib.suppress(Exception):
+                        lines.feed(data)
+        if lines is not None:
+            with contextlib.suppress(Exception):
+                lines.close()
     finally:
         # On a unix socket the SDK hands back a SocketIO wrapping the real socket.
         real = getattr(sock, "_sock", None)
