@@ -39,6 +39,7 @@ from api.services import Services
 from api.tasklist import assigned_tasks
 from api.uploads import UploadRejected, receive
 from api.views import applicant_checks, current_report, page
+from api.waiting import Waiting, said, waiting
 from grader.bundle import bundle
 from grader.prepare import is_prepared
 from grader.render import render_receipt
@@ -79,6 +80,11 @@ class MySubmission(ReceivedPublic):
     """A submission as its applicant sees it; `checks` stay empty until results are released."""
 
     state: str  # received | being checked | checked | could not be checked
+    # While received (queued): the place in the grading queue (1 = next), a rough estimate
+    # of the seconds until it is checked, and both in words.
+    queue_position: int | None = None
+    queue_estimate_s: int | None = None
+    queue_said: str | None = None
     late: bool
     counted: bool
     results_released: bool
@@ -119,10 +125,21 @@ def _own(db: Session, applicant: Applicant, submission_id: int) -> Submission:
     return sub
 
 
-def _public(db: Session, sub: Submission, shown: bool | None = None) -> MySubmission:
-    """`shown`: whether results are released, when the caller knows it (one query less)."""
+def _workers(services: Services) -> int | None:
+    """In-process grading threads; None when Celery workers grade (counted from the jobs)."""
+    return None if services.settings.broker_url else services.settings.workers
+
+
+def _public(
+    db: Session, sub: Submission, shown: bool | None = None, wait: Waiting | None = None
+) -> MySubmission:
+    """`shown`: whether results are released, when the caller knows it (one query less);
+    `wait`: where it waits in the grading queue, if it does."""
     shown = released(db, sub.applicant) if shown is None else shown
     return MySubmission(
+        queue_position=wait.position if wait else None,
+        queue_estimate_s=wait.estimate_s if wait else None,
+        queue_said=said(wait) if wait else None,
         id=sub.id,
         task_id=sub.task_id,
         filename=sub.filename,
@@ -276,26 +293,34 @@ def upload(
     sub, created = _receive(services, db, who, task_id, file)
     if not created:
         response.status_code = status.HTTP_200_OK
-    return _public(db, db.get(Submission, sub.id) or sub)
+    row = db.get(Submission, sub.id) or sub
+    wait = waiting(db, [row.id], workers=_workers(services)).get(row.id)
+    return _public(db, row, wait=wait)
 
 
 @router.get("/api/v1/me/submissions", response_model=list[MySubmission])
-def my_submissions(who: CurrentApplicant, db: SessionDep) -> list[MySubmission]:
+def my_submissions(
+    who: CurrentApplicant, db: SessionDep, services: ServicesDep
+) -> list[MySubmission]:
     """The applicant's own submissions, newest first."""
     subs = db.scalars(
         select(Submission)
         .where(Submission.applicant_id == _me(who).id)
         .order_by(Submission.id.desc())
-    )
+    ).all()
     shown = released(db, _me(who))
-    return [_public(db, s, shown) for s in subs]
+    waits = waiting(db, [s.id for s in subs], workers=_workers(services))
+    return [_public(db, s, shown, waits.get(s.id)) for s in subs]
 
 
 @router.get("/api/v1/me/submissions/{submission_id}", response_model=MySubmission)
-def my_submission(submission_id: RowId, who: CurrentApplicant, db: SessionDep) -> MySubmission:
-    """One of the applicant's submissions: its state, and its applicant-visible checks once
-    the cohort's results are released."""
-    return _public(db, _own(db, _me(who), submission_id))
+def my_submission(
+    submission_id: RowId, who: CurrentApplicant, db: SessionDep, services: ServicesDep
+) -> MySubmission:
+    """One of the applicant's submissions: its state, where it waits in the grading queue
+    while received, and its applicant-visible checks once the cohort's results are released."""
+    sub = _own(db, _me(who), submission_id)
+    return _public(db, sub, wait=waiting(db, [sub.id], workers=_workers(services)).get(sub.id))
 
 
 def receipt_text(db: Session, sub: Submission) -> str:
@@ -371,13 +396,14 @@ def _portal(
         select(Submission).where(Submission.applicant_id == a.id).order_by(Submission.id.desc())
     ).all()
     shown = released(db, a)
+    waits = waiting(db, [s.id for s in subs], workers=_workers(request.app.state.services))
     resp = page(
         request,
         "portal.html.j2",
         who,
         applicant=a,
         standings=standings(db, a),
-        submissions=[_public(db, s, shown) for s in subs],
+        submissions=[_public(db, s, shown, waits.get(s.id)) for s in subs],
         released=shown,
         error=error,
         error_task=error_task,

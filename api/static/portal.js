@@ -51,6 +51,8 @@
       .then((r) => (r.ok ? r.json() : null))
       .then((s) => {
         if (!s) return;
+        const queue = document.getElementById("queue-" + el.dataset.mine);
+        if (queue) queue.textContent = s.queue_said || "";
         if (s.state !== el.dataset.state) {
           el.dataset.state = s.state;
           el.textContent = s.state;

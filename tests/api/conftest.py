@@ -290,7 +290,11 @@ def add_user(svc: Service, username: str, role: str) -> None:
 
 @pytest.fixture
 def world(service_factory: Callable[..., Service]) -> World:
-    svc = service_factory()
+    return make_world(service_factory())
+
+
+def make_world(svc: Service) -> World:
+    """The `world` fixture's people and cohort on a service started with other settings."""
     add_user(svc, "ops", "operator")
     add_user(svc, "rev", "reviewer")
     add_user(svc, "rev2", "reviewer")
