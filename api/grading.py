@@ -31,6 +31,7 @@ from api.reviewing import audit, recompute, summary
 from api.services import Services
 from grader.errors import AssessError
 from grader.report import Report
+from grader.spans import span
 
 log = logging.getLogger("assess.grading")
 __all__ = ["LEASE", "MAX_ATTEMPTS", "Outcome", "claim", "graded_name", "new_job"]
@@ -43,7 +44,8 @@ def run_job(services: Services, job_id: int) -> Outcome:
     with services.sessions() as session:
         if session.scalar(select(Job.queue).where(Job.id == job_id)) == JUDGE_QUEUE:
             return Outcome(run_judge_job(services, job_id))
-    claimed = claim(services, job_id)
+    with span("service.claim"):
+        claimed = claim(services, job_id)
     if claimed is not None:
         return claimed
     t0 = time.monotonic()
@@ -58,18 +60,22 @@ def run_job(services: Services, job_id: int) -> Outcome:
         blob, filename = sub.blob_sha256, sub.filename
         suffix = Path(filename).suffix.lower()
     try:
-        task = catalog.load(root)
-        digest = task.digest
-        if _already_graded(services, sub_id, digest):
+        with span("service.task"):
+            task = catalog.load(root)
+            digest = task.digest
+            graded = _already_graded(services, sub_id, digest)
+        if graded:
             _finish(services, job_id, "done", "")
             return Outcome.done
-        path = services.blobs.open_verified(blob, suffix)
+        with span("service.blob"):
+            path = services.blobs.open_verified(blob, suffix)
         artifacts = services.settings.artifacts_dir / str(sub_id) / digest[:16]
         artifacts.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=artifacts.parent, prefix=".job-") as tmp:
             named = Path(tmp) / graded_name(task, filename)
             shutil.copyfile(path, named)
-            report = services.grade_fn(task, named, Path(tmp) / "outputs")
+            with span("grade"):
+                report = services.grade_fn(task, named, Path(tmp) / "outputs")
             if (Path(tmp) / "outputs").exists():
                 shutil.rmtree(artifacts, ignore_errors=True)
                 (Path(tmp) / "outputs").rename(artifacts)
@@ -83,10 +89,15 @@ def run_job(services: Services, job_id: int) -> Outcome:
         return Outcome.retry
     # The database may refuse for a while (SQLite locked past its busy timeout, PostgreSQL
     # restarting): each write is one transaction, so a failed one left nothing; try again.
-    _persist(lambda: write_result(services, sub_id, report, actor=f"worker:{services.worker_name}"))
-    _persist(lambda: _finish(services, job_id, "done", ""))
+    with span("service.write_result"):
+        _persist(
+            lambda: write_result(services, sub_id, report, actor=f"worker:{services.worker_name}")
+        )
+    with span("service.finish"):
+        _persist(lambda: _finish(services, job_id, "done", ""))
     judging: list[int | None] = []
-    _persist(lambda: judging.append(queue_judging(services, sub_id, report.status.value)))
+    with span("service.judging"):
+        _persist(lambda: judging.append(queue_judging(services, sub_id, report.status.value)))
     if judging and judging[-1] is not None and services.queue is not None:
         services.queue.enqueue(judging[-1], JUDGE_QUEUE)
     log.info("job %s graded %s in %.1fs", job_id, report.status.value, time.monotonic() - t0)

@@ -48,6 +48,7 @@ from grader.sandbox import (
     ScratchMount,
     budget,
 )
+from grader.spans import span
 from grader.spec import TaskKind
 from grader.task import Task
 from grader.util import make_readable, sha256_file
@@ -123,13 +124,14 @@ def grade(
     with tempfile.TemporaryDirectory(prefix="assess-") as tmp:
         job = _Job(task=task, sandbox=sandbox, image=image_ref(task.spec.image), work=Path(tmp))
         try:
-            sub = intake(
-                submission,
-                task.spec.submission,
-                job.work / "submission",
-                exclude=exclude,
-                notebook=task.spec.notebook,
-            )
+            with span("intake"):
+                sub = intake(
+                    submission,
+                    task.spec.submission,
+                    job.work / "submission",
+                    exclude=exclude,
+                    notebook=task.spec.notebook,
+                )
         except IntakeError as e:
             return Report(
                 task=task_ref,
@@ -370,6 +372,11 @@ def _check_phase(job: _Job, run: RunResult) -> CheckOutcome:
             label="check",
         )
     )
+    with span("check.parse"):
+        return _check_outcome(task, result, result_dir)
+
+
+def _check_outcome(task: Task, result: RunResult, result_dir: Path) -> CheckOutcome:
     checks_file, error_file = result_dir / "checks.json", result_dir / "error.json"
     if result.timed_out:
         limit = task.spec.resources.check_timeout_s

@@ -43,6 +43,7 @@ from grader.sandbox.base import (
     Scratch,
     overloaded,
 )
+from grader.spans import span
 
 LABEL = "assess.sandbox"
 # Each DockerSandbox labels what it creates with its own id, so that several graders can
@@ -112,39 +113,47 @@ class _DockerScratch(Scratch):
         self._client = client
         tag = uuid.uuid4().hex[:12]
         self.volume_name = f"assess-scratch-{tag}"
-        self.volume = client.volumes.create(
-            name=self.volume_name,
-            driver="local",
-            driver_opts={
-                "type": "tmpfs",
-                "device": "tmpfs",
-                "o": f"size={size_mb}m,uid=1000,gid=1000,mode=0755,nosuid,nodev,noexec",
-            },
-            labels={LABEL: "scratch", OWNER_LABEL: owner},
-        )
-        try:
-            self.holder = client.containers.run(
-                image,
-                ["sleep", "infinity"],
-                name=f"assess-hold-{tag}",
-                detach=True,
-                init=True,
-                user="1000:1000",
-                network_mode="none",
-                cap_drop=["ALL"],
-                security_opt=["no-new-privileges"],
-                read_only=True,
-                pids_limit=8,
-                mem_limit="64m",
-                log_config={"type": "none", "config": {}},
-                mounts=[DockerMount("/scratch", self.volume_name, type="volume", read_only=True)],
-                labels={LABEL: "holder", OWNER_LABEL: owner},
+        with span("scratch.volume"):
+            self.volume = client.volumes.create(
+                name=self.volume_name,
+                driver="local",
+                driver_opts={
+                    "type": "tmpfs",
+                    "device": "tmpfs",
+                    "o": f"size={size_mb}m,uid=1000,gid=1000,mode=0755,nosuid,nodev,noexec",
+                },
+                labels={LABEL: "scratch", OWNER_LABEL: owner},
             )
+        try:
+            with span("scratch.holder"):
+                self.holder = client.containers.run(
+                    image,
+                    ["sleep", "infinity"],
+                    name=f"assess-hold-{tag}",
+                    detach=True,
+                    init=True,
+                    user="1000:1000",
+                    network_mode="none",
+                    cap_drop=["ALL"],
+                    security_opt=["no-new-privileges"],
+                    read_only=True,
+                    pids_limit=8,
+                    mem_limit="64m",
+                    log_config={"type": "none", "config": {}},
+                    mounts=[
+                        DockerMount("/scratch", self.volume_name, type="volume", read_only=True)
+                    ],
+                    labels={LABEL: "holder", OWNER_LABEL: owner},
+                )
         except BaseException:
             self.volume.remove(force=True)
             raise
 
     def export(self, dest: Path, *, max_bytes: int, max_files: int) -> Exported:
+        with span("export"):
+            return self._export(dest, max_bytes=max_bytes, max_files=max_files)
+
+    def _export(self, dest: Path, *, max_bytes: int, max_files: int) -> Exported:
         dest.mkdir(parents=True, exist_ok=True)
         stream, _ = self.holder.get_archive("/scratch/.")
         raw = io.BufferedReader(_IterStream(stream), buffer_size=1 << 16)
@@ -184,7 +193,7 @@ class _DockerScratch(Scratch):
                 the grading becomes an `error` report, not a crash of the caller.
         """
         try:
-            with contextlib.suppress(docker.errors.NotFound):
+            with span("scratch.remove"), contextlib.suppress(docker.errors.NotFound):
                 self.holder.remove(force=True)
             for _ in range(20):
                 try:
@@ -321,35 +330,41 @@ class DockerSandbox(Sandbox):
             raise SandboxError(f"the Docker engine stopped answering: {e}") from None
 
     def run(self, request: RunRequest) -> RunResult:
-        name = f"assess-{request.label or 'run'}-{uuid.uuid4().hex[:12]}"
-        container = self._create(request, name)
+        label = request.label or "run"
+        name = f"assess-{label}-{uuid.uuid4().hex[:12]}"
+        with span(f"{label}.create"):
+            container = self._create(request, name)
         log = BoundedLog(request.limits.log_bytes)
         stats: dict[str, float] = {}
         threads: list[threading.Thread] = []
         try:
             # Attach before start so no output is missed; read in a thread, within bounds.
-            sock = self.client.api.attach_socket(
-                container.id, params={"stdout": 1, "stderr": 1, "stream": 1}
-            )
+            with span(f"{label}.attach"):
+                sock = self.client.api.attach_socket(
+                    container.id, params={"stdout": 1, "stderr": 1, "stream": 1}
+                )
             lines = LineFeed(request.on_output) if request.on_output else None
             threads.append(_start(_drain, sock, log, lines))
             started = time.monotonic()
             try:
-                container.start()
+                with span(f"{label}.start"):
+                    container.start()
             except docker.errors.APIError as e:
                 raise SandboxError(
                     f"could not start the {request.label or 'run'} container: {e.explanation}"
                 ) from None
             threads.append(_start(_sample_stats, self.client.api, container.id, stats))
-            limit = self._wait(container, request, started, stats)
+            with span(f"{label}.wait"):
+                limit = self._wait(container, request, started, stats)
             run_delay = self._run_delay(container) if limit == "wall" else None
             if limit is not None:
                 with contextlib.suppress(docker.errors.APIError):
                     container.kill()
                 container.wait(timeout=KILL_GRACE_S)
             wall = time.monotonic() - started
-            threads[0].join(timeout=KILL_GRACE_S)
-            state = self.client.api.inspect_container(container.id)["State"]
+            with span(f"{label}.inspect"):
+                threads[0].join(timeout=KILL_GRACE_S)
+                state = self.client.api.inspect_container(container.id)["State"]
             cpu = stats.get("cpu")
             starved = limit == "wall" and overloaded(
                 cpu or 0.0, wall, request.limits.cpus, run_delay
@@ -370,9 +385,10 @@ class DockerSandbox(Sandbox):
             label = request.label or "run"
             raise SandboxError(f"lost the Docker engine during the {label} phase: {e}") from None
         finally:
-            _remove(container)
-            for t in threads:
-                t.join(timeout=KILL_GRACE_S)
+            with span(f"{label}.remove"):
+                _remove(container)
+                for t in threads:
+                    t.join(timeout=KILL_GRACE_S)
 
     def _wait(
         self, container: Any, request: RunRequest, started: float, stats: dict[str, float]
