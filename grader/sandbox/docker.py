@@ -59,6 +59,11 @@ _CGROUP = Path("/sys/fs/cgroup")
 # gVisor's own host threads (sentry, gofer) count in the container's pids cgroup: without
 # this headroom it cannot start under a small limit. The guest's processes are its tasks.
 RUNSC_HOST_THREADS = 96
+# A held run's first process (the init and its sleeper), outside the command's pids budget.
+HOLD_COMMAND = ["sleep", "infinity"]
+HOLD_PIDS = 2
+# How long the log may still arrive after a held command ended (output in flight).
+DRAIN_AFTER_S = 1.0
 
 
 def _client(timeout: int = API_TIMEOUT_S) -> docker.DockerClient:
@@ -102,15 +107,28 @@ def _run_delay_s(pids: list[int]) -> float | None:
 
 
 class _DockerScratch(Scratch):
-    """A tmpfs-backed volume, held mounted by a tiny idle container.
+    """A tmpfs-backed volume, kept mounted from the run phase until the export.
 
     Docker's local driver unmounts (and so empties) a tmpfs volume when the last container
-    using it stops; the holder keeps it alive from the run phase until the export.
+    using it stops. So the run that mounts it is held: the command runs as an exec in a
+    container whose first process only sleeps, and when the command ends that container is
+    frozen, not stopped (:meth:`DockerSandbox._run_held`); it becomes the scratch's holder,
+    read by the export and removed on close. One container start per phase, as the floor.
+    Under other runtimes a separate sleeping holder is started with the area (`_hold`).
     """
 
-    def __init__(self, client: docker.DockerClient, size_mb: int, image: str, owner: str) -> None:
+    def __init__(
+        self, client: docker.DockerClient, size_mb: int, owner: str, holder_image: str | None
+    ) -> None:
         self.size_mb = size_mb
         self._client = client
+        self.holder: Any = None
+        self.target = ""  # where the holder mounts it
+        # The scratch areas a held container holds (one run may mount several): the last of
+        # them to close removes it, then joins its stats reader.
+        self.sharing: list[_DockerScratch] = [self]  # those still open
+        self.group: list[_DockerScratch] = [self]  # all it was held with
+        self.threads: list[threading.Thread] = []
         tag = uuid.uuid4().hex[:12]
         self.volume_name = f"assess-scratch-{tag}"
         with span("scratch.volume"):
@@ -124,30 +142,36 @@ class _DockerScratch(Scratch):
                 },
                 labels={LABEL: "scratch", OWNER_LABEL: owner},
             )
-        try:
-            with span("scratch.holder"):
-                self.holder = client.containers.run(
-                    image,
-                    ["sleep", "infinity"],
-                    name=f"assess-hold-{tag}",
-                    detach=True,
-                    init=True,
-                    user="1000:1000",
-                    network_mode="none",
-                    cap_drop=["ALL"],
-                    security_opt=["no-new-privileges"],
-                    read_only=True,
-                    pids_limit=8,
-                    mem_limit="64m",
-                    log_config={"type": "none", "config": {}},
-                    mounts=[
-                        DockerMount("/scratch", self.volume_name, type="volume", read_only=True)
-                    ],
-                    labels={LABEL: "holder", OWNER_LABEL: owner},
-                )
-        except BaseException:
-            self.volume.remove(force=True)
-            raise
+        if holder_image is not None:
+            try:
+                self._hold(holder_image, owner, tag)
+            except BaseException:
+                self.volume.remove(force=True)
+                raise
+
+    def _hold(self, image: str, owner: str, tag: str) -> None:
+        """A sleeping container of its own that keeps the volume mounted, for runtimes other
+        than runc: an export from a paused gVisor container found the area empty here (its
+        writes reach the host's tmpfs only when the container stops)."""
+        with span("scratch.holder"):
+            self.holder = self._client.containers.run(
+                image,
+                HOLD_COMMAND,
+                name=f"assess-hold-{tag}",
+                detach=True,
+                init=True,
+                user="1000:1000",
+                network_mode="none",
+                cap_drop=["ALL"],
+                security_opt=["no-new-privileges"],
+                read_only=True,
+                pids_limit=8,
+                mem_limit="64m",
+                log_config={"type": "none", "config": {}},
+                mounts=[DockerMount("/scratch", self.volume_name, type="volume", read_only=True)],
+                labels={LABEL: "holder", OWNER_LABEL: owner},
+            )
+        self.target = "/scratch"
 
     def export(self, dest: Path, *, max_bytes: int, max_files: int) -> Exported:
         with span("export"):
@@ -155,7 +179,12 @@ class _DockerScratch(Scratch):
 
     def _export(self, dest: Path, *, max_bytes: int, max_files: int) -> Exported:
         dest.mkdir(parents=True, exist_ok=True)
-        stream, _ = self.holder.get_archive("/scratch/.")
+        if self.holder is None:
+            return Exported()  # no run mounted it: nothing was written
+        try:
+            stream, _ = self.holder.get_archive(f"{self.target}/.")
+        except docker.errors.NotFound:
+            return Exported()  # the holder is gone (its sleeper was ended): nothing kept
         raw = io.BufferedReader(_IterStream(stream), buffer_size=1 << 16)
         written: list[str] = []
         total = unsafe = 0
@@ -186,25 +215,36 @@ class _DockerScratch(Scratch):
         return Exported(written, unsafe_names=unsafe)
 
     def close(self) -> None:
-        """Remove the holder and the volume.
+        """Remove the holder and the volume; a holder shared with scratch areas still open
+        stays, and the last of them to close removes it and every one of their volumes.
 
         Raises:
             SandboxError: the engine stopped answering (e.g. dockerd restarted mid-grade);
                 the grading becomes an `error` report, not a crash of the caller.
         """
         try:
-            with span("scratch.remove"), contextlib.suppress(docker.errors.NotFound):
-                self.holder.remove(force=True)
-            for _ in range(20):
-                try:
-                    self.volume.remove(force=True)
-                    return
-                except docker.errors.NotFound:
-                    return
-                except docker.errors.APIError:
-                    time.sleep(0.1)  # the engine may still be unmounting it
+            self.sharing.remove(self)
+            if self.sharing:
+                return  # still held for the others; the last one removes it and this volume
+            if self.holder is not None:
+                with span("scratch.remove"):
+                    _remove(self.holder)
+                for t in self.threads:
+                    t.join(timeout=KILL_GRACE_S)
+            for scratch in self.group:
+                scratch._remove_volume()
         except requests.RequestException as e:
             raise SandboxError(f"the Docker engine stopped answering: {e}") from None
+
+    def _remove_volume(self) -> None:
+        for _ in range(20):
+            try:
+                self.volume.remove(force=True)
+                return
+            except docker.errors.NotFound:
+                return
+            except docker.errors.APIError:
+                time.sleep(0.1)  # the engine may still be unmounting it
 
 
 class _IterStream(io.RawIOBase):
@@ -260,7 +300,10 @@ class DockerSandbox(Sandbox):
 
     @contextlib.contextmanager
     def scratch(self, size_mb: int, *, image: str) -> Iterator[Scratch]:
-        s = _DockerScratch(self.client, size_mb, image, self.owner)
+        # runc: the run that mounts the area holds it (one container start less); other
+        # runtimes: a holder container of the engine's default runtime.
+        holder = None if self.runtime is None else image
+        s = _DockerScratch(self.client, size_mb, self.owner, holder)
         try:
             yield s
         finally:
@@ -273,7 +316,9 @@ class DockerSandbox(Sandbox):
         for v in self.client.volumes.list(filters=mine):
             yield f"volume {v.name}"
 
-    def _create(self, req: RunRequest, name: str) -> Any:
+    def _create(self, req: RunRequest, name: str, *, held: bool = False) -> Any:
+        """`held`: the first process is a sleeper (as root, without capabilities, so the
+        command's user cannot signal it) and the command is exec'd into it (`_run_held`)."""
         lim = req.limits
         mounts = [
             DockerMount(m.target, str(m.source), type="bind", read_only=m.read_only)
@@ -291,9 +336,9 @@ class DockerSandbox(Sandbox):
         try:
             return self.client.containers.create(
                 req.image,
-                list(req.command),
+                HOLD_COMMAND if held else list(req.command),
                 name=name,
-                user=req.user,
+                user="0:0" if held else req.user,
                 working_dir=req.workdir,
                 environment=dict(req.env),
                 hostname="sandbox",
@@ -302,7 +347,9 @@ class DockerSandbox(Sandbox):
                 security_opt=["no-new-privileges"],
                 read_only=True,
                 init=True,
-                pids_limit=lim.pids + (RUNSC_HOST_THREADS if self.runtime == "runsc" else 0),
+                pids_limit=lim.pids
+                + (RUNSC_HOST_THREADS if self.runtime == "runsc" else 0)
+                + (HOLD_PIDS if held else 0),
                 mem_limit=mem,
                 memswap_limit=mem,  # equal to the memory limit: no swap
                 nano_cpus=int(lim.cpus * 1e9),
@@ -330,6 +377,13 @@ class DockerSandbox(Sandbox):
             raise SandboxError(f"the Docker engine stopped answering: {e}") from None
 
     def run(self, request: RunRequest) -> RunResult:
+        unheld = [
+            sm.scratch
+            for sm in request.scratch
+            if isinstance(sm.scratch, _DockerScratch) and sm.scratch.holder is None
+        ]
+        if unheld:
+            return self._run_held(request, unheld)
         label = request.label or "run"
         name = f"assess-{label}-{uuid.uuid4().hex[:12]}"
         with span(f"{label}.create"):
@@ -390,6 +444,141 @@ class DockerSandbox(Sandbox):
                 for t in threads:
                     t.join(timeout=KILL_GRACE_S)
 
+    def _run_held(self, request: RunRequest, scratches: list[_DockerScratch]) -> RunResult:
+        """Run the command as an exec in a held container, then freeze the container so its
+        scratch volumes stay mounted (and whatever the command left running stops) until
+        the export; the scratches remove it on close."""
+        label = request.label or "run"
+        name = f"assess-{label}-{uuid.uuid4().hex[:12]}"
+        with span(f"{label}.create"):
+            container = self._create(request, name, held=True)
+        log = BoundedLog(request.limits.log_bytes)
+        stats: dict[str, float] = {}
+        kept = False
+        stats_thread: threading.Thread | None = None
+        try:
+            try:
+                with span(f"{label}.start"):
+                    container.start()
+            except docker.errors.APIError as e:
+                raise SandboxError(
+                    f"could not start the {label} container: {e.explanation}"
+                ) from None
+            stats_thread = _start(_sample_stats, self.client.api, container.id, stats)
+            api = self.client.api
+            with span(f"{label}.exec"):
+                try:
+                    exec_id = api.exec_create(
+                        container.id,
+                        list(request.command),
+                        stdout=True,
+                        stderr=True,
+                        user=request.user,
+                        workdir=request.workdir,
+                        environment=dict(request.env),
+                    )["Id"]
+                    sock = api.exec_start(exec_id, socket=True)
+                except docker.errors.APIError as e:
+                    raise SandboxError(
+                        f"could not start the {label} command: {e.explanation}"
+                    ) from None
+            started = time.monotonic()
+            lines = LineFeed(request.on_output) if request.on_output else None
+            drain = _start(_drain, sock, log, lines)
+            with span(f"{label}.wait"):
+                limit = self._wait_exec(exec_id, drain, request, started, stats)
+            run_delay = self._run_delay(container) if limit == "wall" else None
+            with span(f"{label}.pause"):
+                _freeze(container)  # the command (at a limit) and anything it left
+            wall = time.monotonic() - started
+            drain.join(timeout=DRAIN_AFTER_S)
+            info = api.exec_inspect(exec_id)
+            exit_code = None if limit else info.get("ExitCode")
+            cpu = stats.get("cpu")
+            peak = int(stats["peak"]) if "peak" in stats else None
+            oom = self._oom_killed(container, exit_code, peak, request.limits.memory_mb)
+            still_open = list(scratches)  # one list for them all: the last to close removes
+            for scratch in scratches:
+                scratch.holder = container
+                scratch.target = next(sm.target for sm in request.scratch if sm.scratch is scratch)
+                scratch.sharing = still_open
+                scratch.group = scratches
+                scratch.threads = [stats_thread]
+            kept = True
+            return RunResult(
+                exit_code=None if exit_code is None else int(exit_code),
+                timed_out=limit is not None,
+                oom_killed=oom,
+                log=log.text(),
+                log_truncated=log.truncated,
+                wall_s=wall,
+                peak_memory=peak,
+                cpu_seconds=cpu,
+                limit=limit,
+                overloaded=limit == "wall"
+                and overloaded(cpu or 0.0, wall, request.limits.cpus, run_delay),
+            )
+        except requests.RequestException as e:
+            raise SandboxError(f"lost the Docker engine during the {label} phase: {e}") from None
+        finally:
+            if not kept:
+                with span(f"{label}.remove"):
+                    _remove(container)
+                    if stats_thread is not None:
+                        stats_thread.join(timeout=KILL_GRACE_S)
+
+    def _wait_exec(
+        self,
+        exec_id: str,
+        drain: threading.Thread,
+        request: RunRequest,
+        started: float,
+        stats: dict[str, float],
+    ) -> str | None:
+        """Wait for an exec'd command to end; the limit that stopped it, or None.
+
+        The output stream closing (the drain thread ending) is the quick signal; the
+        engine's word on the process decides (something the command left may hold the
+        stream open)."""
+        lim = request.limits
+        pause = 0.01
+        while True:
+            left = lim.wall_s - (time.monotonic() - started)
+            if left <= 0:
+                return "wall"
+            if drain.is_alive():
+                drain.join(timeout=max(0.005, min(pause, left)))
+            else:
+                time.sleep(max(0.005, min(pause, left)))
+            if not self.client.api.exec_inspect(exec_id).get("Running"):
+                return None
+            if lim.cpu_s is not None and stats.get("cpu", 0.0) >= lim.cpu_s:
+                return "cpu"
+            pause = min(pause * 1.5, POLL_S)
+
+    def _oom_killed(
+        self, container: Any, exit_code: int | None, peak: int | None, memory_mb: int
+    ) -> bool:
+        """Whether the kernel's OOM killer struck in the container.
+
+        The engine records it only for a container's first process, so the memory cgroup's
+        own count is read where the engine runs on this machine; elsewhere a SIGKILL that
+        nobody here sent, at the memory limit, is taken for it."""
+        try:
+            container.reload()
+            if container.attrs["State"].get("OOMKilled"):
+                return True
+            pid = int(container.attrs["State"]["Pid"])
+        except (docker.errors.APIError, requests.RequestException, KeyError, ValueError):
+            pid = 0
+        kills = _oom_kills(pid) if pid > 0 and self._local() else None
+        if kills is not None:
+            return kills > 0
+        return exit_code == 137 and peak is not None and peak >= 0.9 * memory_mb * 1024 * 1024
+
+    def _local(self) -> bool:
+        return str(getattr(self.client.api, "base_url", "")).startswith("http+docker://")
+
     def _wait(
         self, container: Any, request: RunRequest, started: float, stats: dict[str, float]
     ) -> str | None:
@@ -426,6 +615,48 @@ class DockerSandbox(Sandbox):
             return None
         tids = _cgroup_threads(pid) if pid > 0 else None
         return _run_delay_s(tids) if tids else None
+
+
+def _freeze(container: Any, attempts: int = 5) -> bool:
+    """Pause the container (the cgroup freezer); whether it froze.
+
+    A process held back by its CPU quota can outlast the runtime's own wait for the freeze,
+    so it is asked again a few times. If it never freezes, the export reads a live scratch
+    area (the command's outputs may still change: they are untrusted data either way) and
+    removal ends it."""
+    for attempt in range(attempts):
+        try:
+            container.pause()
+            return True
+        except docker.errors.APIError:
+            time.sleep(0.05 * (attempt + 1))
+    return False
+
+
+def _oom_kills(pid: int) -> int | None:
+    """OOM kills in the memory cgroup of process `pid` (v1 memory.oom_control, v2
+    memory.events); None where neither is readable."""
+    try:
+        lines = (_PROC / str(pid) / "cgroup").read_text().splitlines()
+    except OSError:
+        return None
+    files: list[Path] = []
+    for line in lines:
+        _, controllers, path = line.split(":", 2)
+        rel = path.lstrip("/")
+        if "memory" in controllers.split(","):
+            files.append(_CGROUP / "memory" / rel / "memory.oom_control")
+        elif controllers == "" and rel:
+            files.append(_CGROUP / rel / "memory.events")
+    for file in files:
+        try:
+            for row in file.read_text().splitlines():
+                key, _, value = row.partition(" ")
+                if key == "oom_kill":
+                    return int(value)
+        except (OSError, ValueError):
+            continue
+    return None
 
 
 def _cgroup_threads(pid: int) -> list[int] | None:

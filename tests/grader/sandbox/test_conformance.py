@@ -12,14 +12,27 @@ from __future__ import annotations
 
 import os
 import subprocess
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from grader.errors import SandboxError
 from grader.images import image_ref
-from grader.sandbox import Limits, Mount, RunRequest, Sandbox, ScratchMount, docker_sandbox
+from grader.sandbox import (
+    Limits,
+    Mount,
+    RunRequest,
+    RunResult,
+    Sandbox,
+    Scratch,
+    ScratchMount,
+    docker_sandbox,
+)
 
 pytestmark = pytest.mark.docker
 IMAGE = image_ref("cpu")
@@ -30,18 +43,51 @@ IMAGE = image_ref("cpu")
 BACKENDS = {"docker": None, "docker+runsc": "runsc"}
 
 
-@pytest.fixture(scope="module", params=list(BACKENDS))
+class WithScratch(Sandbox):
+    """Every run with a scratch area mounted (at /held-output), exported after it: the run
+    phase's shape, which the Docker backend runs differently (the command exec'd into a held
+    container, frozen afterwards until the export). Each promise must hold both ways."""
+
+    def __init__(self, inner: Sandbox) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.exported: list[str] = []
+
+    def run(self, request: RunRequest) -> RunResult:
+        with self.inner.scratch(4, image=request.image) as scratch:
+            extra = ScratchMount(scratch, "/held-output")
+            held = replace(request, scratch=[*request.scratch, extra])
+            result = self.inner.run(held)
+            with tempfile.TemporaryDirectory() as out:
+                self.exported = list(scratch.export(Path(out), max_bytes=4 << 20, max_files=50))
+        return result
+
+    def scratch(self, size_mb: int, *, image: str) -> AbstractContextManager[Scratch]:
+        return self.inner.scratch(size_mb, image=image)
+
+    def image_id(self, image: str) -> str:
+        return self.inner.image_id(image)
+
+    def leftovers(self) -> Iterator[str]:
+        return self.inner.leftovers()
+
+
+@pytest.fixture(
+    scope="module", params=[(b, held) for b in BACKENDS for held in (False, True)], ids=str
+)
 def sandbox(request: pytest.FixtureRequest, sandbox: Sandbox) -> Sandbox:
-    """Each backend in turn (overrides tests/conftest.py's default backend, which it takes)."""
-    runtime = BACKENDS[request.param]
-    if runtime is None:
-        return sandbox
-    try:
-        backend = docker_sandbox(runtime)
-    except SandboxError as e:
-        pytest.skip(f"backend {request.param} unavailable: {e}")
-    assert backend.name == request.param
-    return backend
+    """Each backend in turn, plain and with a scratch area on every run (overrides
+    tests/conftest.py's default backend, which it takes)."""
+    name, held = request.param
+    runtime = BACKENDS[name]
+    backend = sandbox
+    if runtime is not None:
+        try:
+            backend = docker_sandbox(runtime)
+        except SandboxError as e:
+            pytest.skip(f"backend {name} unavailable: {e}")
+    assert backend.name == name
+    return WithScratch(backend) if held else backend
 
 
 def run(sandbox: Sandbox, code: str, **limits: float) -> tuple[int | None, str]:
@@ -370,3 +416,59 @@ def test_a_whole_grading_scores_the_same_and_names_its_backend(
     report = grade(task, task.solution, sandbox=sandbox, artifacts_dir=tmp_path / "art")
     assert report.score == report.max_score == 10, report.explanation
     assert report.provenance is not None and report.provenance.sandbox == sandbox.name
+
+
+def test_the_command_cannot_end_what_keeps_its_outputs(sandbox: Sandbox, tmp_path: Path) -> None:
+    """The run phase's outputs outlive the command: it cannot signal what holds the scratch
+    area (every process it can see of another user refuses), so a command that tries to end
+    everything still has its outputs exported."""
+    code = (
+        "import os, signal\n"
+        "open('/output/kept.txt', 'w').write('kept')\n"
+        "refused = 0\n"
+        "for pid in [int(p) for p in os.listdir('/proc') if p.isdigit()]:\n"
+        "    if pid == os.getpid():\n"
+        "        continue\n"
+        "    try:\n"
+        "        os.kill(pid, signal.SIGKILL)\n"
+        "    except PermissionError:\n"
+        "        refused += 1\n"
+        "    except ProcessLookupError:\n"
+        "        pass\n"
+        "print('refused', refused)\n"
+    )
+    with sandbox.scratch(4, image=IMAGE) as scratch:
+        r = sandbox.run(
+            RunRequest(
+                image=IMAGE,
+                command=["python", "-c", code],
+                limits=Limits(wall_s=30),
+                scratch=[ScratchMount(scratch, "/output")],
+            )
+        )
+        files = scratch.export(tmp_path / "out", max_bytes=1 << 20, max_files=10)
+    # How the command ends is its own affair (under gVisor it can end its own init);
+    # what it wrote before is kept.
+    assert r.exit_code is not None and not r.timed_out, r
+    assert files == ["kept.txt"] and (tmp_path / "out" / "kept.txt").read_text() == "kept"
+
+
+def test_outputs_written_before_a_time_limit_are_exported(sandbox: Sandbox, tmp_path: Path) -> None:
+    code = (
+        "import time\n"
+        "open('/output/partial.json', 'w').write('{\"step\": 1}')\n"
+        "while True:\n    pass\n"
+    )
+    with sandbox.scratch(4, image=IMAGE) as scratch:
+        r = sandbox.run(
+            RunRequest(
+                image=IMAGE,
+                command=["python", "-c", code],
+                limits=Limits(wall_s=3),
+                scratch=[ScratchMount(scratch, "/output")],
+            )
+        )
+        files = scratch.export(tmp_path / "out", max_bytes=1 << 20, max_files=10)
+    assert r.timed_out and r.exit_code is None
+    assert files == ["partial.json"]
+    assert list(sandbox.leftovers()) == []  # the held container went with the scratch area
