@@ -113,3 +113,25 @@ def test_research_taste_kit_checks_answers(task_dir: Path, tmp_path: Path) -> No
     broken = check_kit(kit)
     assert broken.tests_exit_code == 1
     assert "not_an_item" in broken.tests_output
+
+
+LIBRARY = [p for p in TASKS if not p.name.startswith("_")]
+# The streams' research areas the library must cover (`area` in task.toml).
+AREAS = {
+    "interpretability",
+    "ai-control",
+    "scalable-oversight",
+    "evaluations",
+    "red-teaming",
+    "model-organisms",
+    "steering-unlearning",
+}
+
+
+def test_library_covers_the_streams_areas_and_both_kinds() -> None:
+    specs = [load_task(p).spec for p in LIBRARY]
+    assert len(specs) >= 12, [s.id for s in specs]
+    research = [s.id for s in specs if s.kind.value == "research-taste"]
+    assert len(research) >= 4, research
+    missing = AREAS - {s.area for s in specs}
+    assert not missing, f"no library task covers {sorted(missing)}"
