@@ -9,6 +9,8 @@ the day someone moves it to the top.
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -139,30 +141,29 @@ def test_the_grader_never_imports_the_service() -> None:
     assert not {k: v for k, v in upward.items() if v}
 
 
+def _probe(code: str) -> subprocess.CompletedProcess[str]:
+    """Run `code` in a fresh interpreter (nothing imported yet) from the repository root."""
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+
+
 def test_the_command_line_loads_no_service_code_until_a_service_command_runs() -> None:
     """`assess --help` and the grading commands must not pay for the web stack's imports."""
-    import subprocess
-    import sys
-
     probe = (
         "import sys, api.commands\n"
         "heavy = [m for m in ('fastapi', 'sqlalchemy', 'alembic', 'celery', 'api.app',"
         " 'grader.report', 'grader.pipeline') if m in sys.modules]\n"
         "print(heavy)\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
-    )
+    out = _probe(probe)
     assert out.stdout.strip() == "[]", out.stdout
 
 
 def test_help_renders_without_the_rich_help_formatter() -> None:
     """`assess --help` prints click's plain help: Typer's Rich formatter imports Rich's
     Markdown and markdown-it (a third of the command's start-up), so every Typer app here
-    sets rich_markup_mode=None. Measured against time in bench/cli_start.py, not here."""
-    import subprocess
-    import sys
-
+    sets rich_markup_mode=None. Its time is measured in bench/profile_grading.py, not here."""
     probe = (
         "import sys\n"
         "from api.commands import main\n"
@@ -172,8 +173,6 @@ def test_help_renders_without_the_rich_help_formatter() -> None:
         " 'torch', 'numpy') if m in sys.modules]\n"
         "print(heavy, file=sys.stderr)\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
-    )
+    out = _probe(probe)
     assert "validate" in out.stdout, out.stdout
     assert out.stderr.strip().splitlines()[-1] == "[]", out.stderr

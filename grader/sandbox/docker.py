@@ -633,22 +633,29 @@ def _freeze(container: Any, attempts: int = 5) -> bool:
     return False
 
 
-def _oom_kills(pid: int) -> int | None:
-    """OOM kills in the memory cgroup of process `pid` (v1 memory.oom_control, v2
-    memory.events); None where neither is readable."""
+def _cgroup_files(pid: int, controller: str, v1: tuple[str, ...], v2: str) -> list[Path]:
+    """Where a file of process `pid`'s cgroup lies: under each of the v1 mounts given for
+    `controller` (named `v1[0]` onwards; the last item is the file) or in the v2 hierarchy."""
     try:
         lines = (_PROC / str(pid) / "cgroup").read_text().splitlines()
     except OSError:
-        return None
-    files: list[Path] = []
+        return []
+    *mounts, v1_file = v1
+    found: list[Path] = []
     for line in lines:
         _, controllers, path = line.split(":", 2)
         rel = path.lstrip("/")
-        if "memory" in controllers.split(","):
-            files.append(_CGROUP / "memory" / rel / "memory.oom_control")
+        if controller in controllers.split(","):
+            found += [_CGROUP / mount / rel / v1_file for mount in mounts]
         elif controllers == "" and rel:
-            files.append(_CGROUP / rel / "memory.events")
-    for file in files:
+            found.append(_CGROUP / rel / v2)
+    return found
+
+
+def _oom_kills(pid: int) -> int | None:
+    """OOM kills in the memory cgroup of process `pid` (v1 memory.oom_control, v2
+    memory.events); None where neither is readable."""
+    for file in _cgroup_files(pid, "memory", ("memory", "memory.oom_control"), "memory.events"):
         try:
             for row in file.read_text().splitlines():
                 key, _, value = row.partition(" ")
@@ -660,21 +667,10 @@ def _oom_kills(pid: int) -> int | None:
 
 
 def _cgroup_threads(pid: int) -> list[int] | None:
-    """Host thread ids in the cgroup of process `pid` (cgroup v1 cpu controller, or v2)."""
-    try:
-        lines = (_PROC / str(pid) / "cgroup").read_text().splitlines()
-    except OSError:
-        return None
-    candidates: list[Path] = []
-    for line in lines:
-        _, controllers, path = line.split(":", 2)
-        rel = path.lstrip("/")
-        if "cpu" in controllers.split(","):  # v1: the cpu hierarchy's tasks (thread ids)
-            for mount in ("cpu", "cpu,cpuacct", "cpuacct,cpu"):
-                candidates.append(_CGROUP / mount / rel / "tasks")
-        elif controllers == "" and rel:  # v2: the unified hierarchy
-            candidates.append(_CGROUP / rel / "cgroup.threads")
-    for file in candidates:
+    """Host thread ids in the cgroup of process `pid` (v1: the cpu hierarchy's tasks, v2:
+    the unified hierarchy's threads)."""
+    v1 = ("cpu", "cpu,cpuacct", "cpuacct,cpu", "tasks")
+    for file in _cgroup_files(pid, "cpu", v1, "cgroup.threads"):
         try:
             return [int(t) for t in file.read_text().split()]
         except (OSError, ValueError):
