@@ -52,8 +52,9 @@ lint: setup  ## ruff and mypy
 	$(BIN)/ruff format --check grader api tests bench
 	$(BIN)/mypy
 
-bench: images  ## overhead, throughput, dashboard, review "next", load: each against its floor, same run (~12 min)
+bench: images  ## overhead, profile, throughput, dashboard, review "next", load: each against its floor, same run (~13 min)
 	$(BIN)/python bench/grading_overhead.py
+	$(BIN)/python bench/profile_grading.py --rounds 10
 	$(BIN)/python bench/throughput.py --n 200
 	$(BIN)/python bench/dashboard.py
 	$(BIN)/python bench/review_next.py
