@@ -135,8 +135,12 @@ def in_zone(instant: datetime, zone: str) -> str:
 
 
 def iso_utc(instant: datetime) -> str:
-    """The instant as the page's machine-readable attribute (what the countdown trusts)."""
-    return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """The instant as the page's machine-readable attribute (what the countdown trusts), to
+    the millisecond: cut to whole seconds, the deadline and the server's clock could each
+    lose up to a second, and the countdown would say "passed" while uploads are still on
+    time."""
+    at = instant.astimezone(UTC)
+    return at.strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}Z"
 
 
 def duration(minutes: int) -> str:

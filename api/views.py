@@ -16,6 +16,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from api import deadlines
 from api.core.security import pseudonym
 from api.deps import Principal
 from api.models import Applicant, Cohort, Grading, Review, Submission, User
@@ -47,6 +48,8 @@ def environment() -> jinja2.Environment:
     env.filters["num"] = _number
     env.filters["filesize"] = _filesize
     env.filters["urlpath"] = lambda p: quote(str(p), safe="/")  # a file path in a URL
+    # An instant as a machine-readable attribute (`<time datetime>`, the countdown's data).
+    env.filters["iso"] = deadlines.iso_utc
     return env
 
 

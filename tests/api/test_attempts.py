@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import delete, select
 
+from api.deadlines import iso_utc
 from api.models import (
     Applicant,
     Attempt,
@@ -232,7 +233,7 @@ def test_extensions_recompute_deadlines_are_audited_and_operators_only(world: Wo
         entries = db.scalars(select(AuditEntry).where(AuditEntry.action == "extension")).all()
     assert stored == close + timedelta(minutes=20)
     assert [e.actor for e in entries] == ["operator:ops", "operator:ops"]
-    assert entries[0].before["deadlines"][TASK] == before.strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert entries[0].before["deadlines"][TASK] == iso_utc(before)
     assert entries[0].after["reason"] == "power cut" and entries[0].after["minutes"] == 60
     assert world.operator.get("/api/v1/applicants/999999/extensions").status_code == 404
 

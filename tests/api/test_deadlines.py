@@ -137,5 +137,7 @@ def test_zone_validation_and_unknown_zone_falls_back_to_utc() -> None:
 
 
 def test_formatting_helpers() -> None:
-    assert iso_utc(utc(2026, 6, 1, 12, 0, 5)) == "2026-06-01T12:00:05Z"
+    assert iso_utc(utc(2026, 6, 1, 12, 0, 5)) == "2026-06-01T12:00:05.000Z"
+    # Milliseconds kept (truncated, never rounded up past the instant).
+    assert iso_utc(utc(2026, 6, 1, 12, 0, 5).replace(microsecond=999_999)).endswith("05.999Z")
     assert [duration(m) for m in (45, 60, 90, 120)] == ["45 min", "1 h", "1 h 30 min", "2 h"]
