@@ -66,10 +66,12 @@ INJECTION_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
             r"\b(?:as|dear|attention|note to|hey|to)\b[\w ,'-]{0,12}?"
             r"\b(?:grader|judge|evaluator|assessor|marker|ai grader|ai reviewer)s?\s*[,:]",
         ),
-        # "grader, you must", "AI, you will"
+        # "grader, you must", "AI, you will": words that name the judge's role may go without
+        # the comma; "model", "assistant" and "AI" need it, since "the model you are given"
+        # is ordinary prose in a task about models.
         (
             "you-must",
-            r"\b(?:grader|judge|evaluator|model|assistant|ai)s?,? you "
+            r"(?:\b(?:grader|judge|evaluator)s?,?|\b(?:model|assistant|ai)s?,) you "
             r"(?:must|should|will|shall|are)\b",
         ),
         # "new instructions:", "system prompt", "you are now a grader"
