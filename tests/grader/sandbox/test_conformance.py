@@ -421,6 +421,22 @@ def test_a_whole_grading_scores_the_same_and_names_its_backend(
     assert report.provenance is not None and report.provenance.sandbox == sandbox.name
 
 
+def _run_with_outputs(
+    sandbox: Sandbox, code: str, *, wall_s: float, out: Path
+) -> tuple[RunResult, list[str]]:
+    """Run `code` with a scratch area at /output, as the run phase does; export it to `out`."""
+    with sandbox.scratch(4, image=IMAGE) as scratch:
+        r = sandbox.run(
+            RunRequest(
+                image=IMAGE,
+                command=["python", "-c", code],
+                limits=Limits(wall_s=wall_s),
+                scratch=[ScratchMount(scratch, "/output")],
+            )
+        )
+        return r, list(scratch.export(out, max_bytes=1 << 20, max_files=10))
+
+
 def test_the_command_cannot_end_what_keeps_its_outputs(sandbox: Sandbox, tmp_path: Path) -> None:
     """The run phase's outputs outlive the command: it cannot signal what holds the scratch
     area (every process it can see of another user refuses), so a command that tries to end
@@ -440,16 +456,7 @@ def test_the_command_cannot_end_what_keeps_its_outputs(sandbox: Sandbox, tmp_pat
         "        pass\n"
         "print('refused', refused)\n"
     )
-    with sandbox.scratch(4, image=IMAGE) as scratch:
-        r = sandbox.run(
-            RunRequest(
-                image=IMAGE,
-                command=["python", "-c", code],
-                limits=Limits(wall_s=30),
-                scratch=[ScratchMount(scratch, "/output")],
-            )
-        )
-        files = scratch.export(tmp_path / "out", max_bytes=1 << 20, max_files=10)
+    r, files = _run_with_outputs(sandbox, code, wall_s=30, out=tmp_path / "out")
     # How the command ends is its own affair (under gVisor it can end its own init);
     # what it wrote before is kept.
     assert r.exit_code is not None and not r.timed_out, r
@@ -462,16 +469,7 @@ def test_outputs_written_before_a_time_limit_are_exported(sandbox: Sandbox, tmp_
         "open('/output/partial.json', 'w').write('{\"step\": 1}')\n"
         "while True:\n    pass\n"
     )
-    with sandbox.scratch(4, image=IMAGE) as scratch:
-        r = sandbox.run(
-            RunRequest(
-                image=IMAGE,
-                command=["python", "-c", code],
-                limits=Limits(wall_s=3),
-                scratch=[ScratchMount(scratch, "/output")],
-            )
-        )
-        files = scratch.export(tmp_path / "out", max_bytes=1 << 20, max_files=10)
+    r, files = _run_with_outputs(sandbox, code, wall_s=3, out=tmp_path / "out")
     assert r.timed_out and r.exit_code is None
     assert files == ["partial.json"]
     assert list(sandbox.leftovers()) == []  # the held container went with the scratch area
