@@ -8,6 +8,7 @@ that executes no submission code — turns it into checks, which are validated h
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import tempfile
@@ -39,12 +40,14 @@ from grader.report import (
     Timings,
 )
 from grader.sandbox import (
+    Ahead,
     Exported,
     Limits,
     Mount,
     RunRequest,
     RunResult,
     Sandbox,
+    Scratch,
     ScratchMount,
     budget,
 )
@@ -150,10 +153,25 @@ def grade(
                 sandbox=sandbox.name,
                 started_at=started_at,
             )
-            run, outputs, output_problem = _unstarved(
-                "run", lambda: _run_phase(job, sub), lambda r: r[0]
-            )
-            outcome = _unstarved("check", lambda: _check_phase(job, run), lambda o: o.result)
+            for folder in (job.work / "output", job.work / "result"):
+                folder.mkdir()  # mounted into the check container before the run begins
+            with contextlib.ExitStack() as stack:
+                # The check container starts while the run phase runs (its command waits
+                # for the run's exit code), and it holds the run's scratch area until the
+                # export: two container starts at once, as in the floor, and no third.
+                area = stack.enter_context(
+                    job.sandbox.scratch(task.spec.resources.output_mb, image=job.image)
+                )
+                check = stack.enter_context(job.sandbox.ahead(_check_request(job), hold=[area]))
+                areas = [area]  # a re-run after an overload gets a fresh area of its own
+                run, outputs, output_problem = _unstarved(
+                    "run",
+                    lambda: _run_phase(job, sub, areas.pop() if areas else None),
+                    lambda r: r[0],
+                )
+                outcome = _unstarved(
+                    "check", lambda: _check_phase(job, run, check), lambda o: o.result
+                )
         except SandboxError as e:
             return Report(
                 task=task_ref,
@@ -276,8 +294,12 @@ def _env(phase: str, **extra: str) -> dict[str, str]:
     }
 
 
-def _run_phase(job: _Job, sub: Submission) -> tuple[RunResult, Exported, str]:
-    """Untrusted: the submission runs; only bounded data comes back."""
+def _run_phase(job: _Job, sub: Submission, area: Scratch | None) -> tuple[RunResult, Exported, str]:
+    """Untrusted: the submission runs; only bounded data comes back. It writes to `area`,
+    or to a scratch area of its own when none is given."""
+    if area is None:
+        with job.sandbox.scratch(job.task.spec.resources.output_mb, image=job.image) as own:
+            return _run_phase(job, sub, own)
     task = job.task
     res = task.spec.resources
     run_grading = job.work / "run-grading"
@@ -290,7 +312,7 @@ def _run_phase(job: _Job, sub: Submission) -> tuple[RunResult, Exported, str]:
     if task.inputs.is_dir():
         shutil.copytree(task.inputs, run_grading / "inputs", symlinks=False)
     output = job.work / "output"
-    shutil.rmtree(output, ignore_errors=True)
+    _empty(output)  # a re-run after an overload starts afresh; the folder itself is mounted
     command, wall_s = task.spec.run.command, float(res.run_timeout_s)
     mounts: list[Mount] = []
     env: dict[str, str] = {}
@@ -301,33 +323,31 @@ def _run_phase(job: _Job, sub: Submission) -> tuple[RunResult, Exported, str]:
         plan = nb.run_plan(task.spec, sub.ref.files[0], follow_up=follow_up.is_file())
         command, wall_s, mounts, env = plan.command, plan.wall_s, list(plan.mounts), plan.env
     make_readable(run_grading)
-    with job.sandbox.scratch(res.output_mb, image=job.image) as scratch:
-        run = job.sandbox.run(
-            RunRequest(
-                image=job.image,
-                command=command,
-                limits=_limits(task, wall_s),
-                mounts=[
-                    Mount(sub.root, "/submission"),
-                    Mount(run_grading, "/grading"),
-                    Mount(task.starter, "/kit"),
-                    *mounts,
-                ],
-                scratch=[ScratchMount(scratch, "/output")],
-                env=_env(phase="run", **env),
-                workdir="/submission",
-                label="run",
-            )
+    run = job.sandbox.run(
+        RunRequest(
+            image=job.image,
+            command=command,
+            limits=_limits(task, wall_s),
+            mounts=[
+                Mount(sub.root, "/submission"),
+                Mount(run_grading, "/grading"),
+                Mount(task.starter, "/kit"),
+                *mounts,
+            ],
+            scratch=[ScratchMount(area, "/output")],
+            env=_env(phase="run", **env),
+            workdir="/submission",
+            label="run",
         )
-        try:
-            outputs = scratch.export(
-                output, max_bytes=res.output_mb * 1024 * 1024, max_files=MAX_OUTPUT_FILES
-            )
-            problem = ""
-        except SandboxError as e:
-            shutil.rmtree(output, ignore_errors=True)
-            output.mkdir()
-            outputs, problem = Exported(), str(e)
+    )
+    try:
+        outputs = area.export(
+            output, max_bytes=res.output_mb * 1024 * 1024, max_files=MAX_OUTPUT_FILES
+        )
+        problem = ""
+    except SandboxError as e:
+        _empty(output)
+        outputs, problem = Exported(), str(e)
     make_readable(output)
     return run, outputs, problem
 
@@ -343,37 +363,51 @@ def _unsafe_names_flag(n: int) -> Flag:
     )
 
 
-def _check_phase(job: _Job, run: RunResult) -> CheckOutcome:
-    """Trusted: a fresh container reads the outputs as data, with the hidden answers."""
+def _check_request(job: _Job) -> RunRequest:
+    """The check phase's container: everything but the run's result, which comes through
+    :meth:`Ahead.run`'s environment (so the container can be started before the run ends)."""
     task = job.task
     result_dir = job.work / "result"
-    shutil.rmtree(result_dir, ignore_errors=True)
-    result_dir.mkdir()
     result_dir.chmod(0o777)  # written by the container's unprivileged user
-    result = job.sandbox.run(
-        RunRequest(
-            image=job.image,
-            command=("python", "/assess/assess_check.py"),
-            limits=_limits(task, task.spec.resources.check_timeout_s),
-            mounts=[
-                Mount(job.work / "output", "/output"),
-                Mount(task.grading, "/grading"),
-                Mount(task.starter, "/kit"),
-                Mount(HARNESS_DIR, "/assess"),
-                Mount(result_dir, "/result", read_only=False),
-            ],
-            env=_env(
-                phase="check",
-                ASSESS_RESULT="/result",
-                ASSESS_RUN_EXIT_CODE="" if run.exit_code is None else str(run.exit_code),
-                ASSESS_RUN_TIMED_OUT="1" if run.timed_out else "0",
-            ),
-            workdir="/grading",
-            label="check",
-        )
+    return RunRequest(
+        image=job.image,
+        command=("python", "/assess/assess_check.py"),
+        limits=_limits(task, task.spec.resources.check_timeout_s),
+        mounts=[
+            Mount(job.work / "output", "/output"),
+            Mount(task.grading, "/grading"),
+            Mount(task.starter, "/kit"),
+            Mount(HARNESS_DIR, "/assess"),
+            Mount(result_dir, "/result", read_only=False),
+        ],
+        env=_env(phase="check", ASSESS_RESULT="/result"),
+        workdir="/grading",
+        label="check",
+    )
+
+
+def _check_phase(job: _Job, run: RunResult, check: Ahead) -> CheckOutcome:
+    """Trusted: a fresh container reads the outputs as data, with the hidden answers."""
+    result_dir = job.work / "result"
+    _empty(result_dir)  # a re-run after an overload starts afresh
+    result = check.run(
+        {
+            "ASSESS_RUN_EXIT_CODE": "" if run.exit_code is None else str(run.exit_code),
+            "ASSESS_RUN_TIMED_OUT": "1" if run.timed_out else "0",
+        }
     )
     with span("check.parse"):
-        return _check_outcome(task, result, result_dir)
+        return _check_outcome(job.task, result, result_dir)
+
+
+def _empty(folder: Path) -> None:
+    """Remove what `folder` holds, keeping the folder (a container may have it mounted)."""
+    folder.mkdir(exist_ok=True)
+    for p in folder.iterdir():
+        if p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p)
+        else:
+            p.unlink()
 
 
 def _check_outcome(task: Task, result: RunResult, result_dir: Path) -> CheckOutcome:

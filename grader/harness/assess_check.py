@@ -127,7 +127,20 @@ def _load_check_module(path: Path) -> Any:
     return module
 
 
+def _gate() -> None:
+    """Started ahead of need (``ASSESS_GATE=1``, while the run phase still runs): wait for
+    the grader's one line on stdin, the run's result as environment variables, before
+    anything else (grader.sandbox.base.GATE_ENV)."""
+    if os.environ.pop("ASSESS_GATE", "") != "1":
+        return
+    line = sys.stdin.readline()
+    if not line.strip():
+        raise SystemExit("the grader closed the gate without starting the check")
+    os.environ.update({str(k): str(v) for k, v in json.loads(line).items()})
+
+
 def main() -> int:
+    _gate()
     grading = Path(os.environ.get("ASSESS_GRADING", "/grading"))
     exit_code = os.environ.get("ASSESS_RUN_EXIT_CODE", "")
     ctx = Context(

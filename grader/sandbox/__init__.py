@@ -3,7 +3,9 @@
 import os
 
 from grader.sandbox.base import (
+    GATE_ENV,
     SANDBOX_UID,
+    Ahead,
     BoundedLog,
     Exported,
     Limits,
@@ -33,7 +35,9 @@ def docker_sandbox(runtime: str | None = None) -> Sandbox:
 
 
 __all__ = [
+    "GATE_ENV",
     "SANDBOX_UID",
+    "Ahead",
     "BoundedLog",
     "Exported",
     "Limits",

@@ -8,14 +8,19 @@ A backend implements two things:
   only a failure of the backend itself raises :class:`~grader.errors.SandboxError`.
 * :meth:`Sandbox.scratch` — a size-capped writable area that outlives one container, so
   the untrusted run phase can write outputs that the grader then exports and bounds.
+
+It may also offer :meth:`Sandbox.ahead`: a trusted command's container started before the
+command may begin (the check phase's, while the run phase runs), which takes a container
+start off a grading's critical path.
 """
 
 from __future__ import annotations
 
+import contextlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 SANDBOX_UID = 1000
@@ -245,6 +250,46 @@ class Sandbox(ABC):
             SandboxError: the image does not exist (build it with `assess images build`).
         """
 
+    def ahead(
+        self, request: RunRequest, *, hold: Sequence[Scratch] = ()
+    ) -> AbstractContextManager[Ahead]:
+        """`request` made ready to run later, its container started while other work goes
+        on (the check phase's, during the run phase): see :class:`Ahead`. Whatever was
+        made ready and not run is removed when the context exits.
+
+        `hold`: scratch areas the container may keep (out of its command's reach) while a
+        run writes them and until they are exported, so that the run needs no holder of its
+        own. Open the areas before, close them after this context.
+
+        This default makes nothing ready: the run happens when it is asked for."""
+        return contextlib.nullcontext(Ahead(self, request))
+
     def leftovers(self) -> Iterator[str]:
         """Names of anything this backend created that still exists (for tests)."""
         return iter(())
+
+
+# Set in the environment of a command started ahead of need: it must first read one line
+# from its standard input, a JSON object of environment variables to add, and only then do
+# its work. The sandbox sends the line when the run is asked for; the limits count from then.
+GATE_ENV = "ASSESS_GATE"
+
+
+class Ahead:
+    """A run prepared by :meth:`Sandbox.ahead`. :meth:`run` runs it with `env` added to the
+    request's environment and returns its result, as :meth:`Sandbox.run` would.
+
+    Only for trusted commands that honour :data:`GATE_ENV` (the check harness does): a
+    backend may start the command before `run` is called, with the request's environment
+    alone, and the command must wait for the rest. A second `run` starts a fresh container
+    (a retry after an overload)."""
+
+    def __init__(self, sandbox: Sandbox, request: RunRequest) -> None:
+        self.sandbox = sandbox
+        self.request = request
+
+    def run(self, env: Mapping[str, str]) -> RunResult:
+        return self.sandbox.run(self.with_env(env))
+
+    def with_env(self, env: Mapping[str, str]) -> RunRequest:
+        return replace(self.request, env={**self.request.env, **env})

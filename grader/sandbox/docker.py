@@ -13,14 +13,17 @@ the container's pid namespace).
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import io
 import json
+import shutil
 import tarfile
 import threading
 import time
 import uuid
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +36,10 @@ from docker.utils.socket import frames_iter
 
 from grader.errors import EngineUnavailable, IntakeError, SandboxError
 from grader.member_names import check_member_name
+from grader.sandbox import host_export
 from grader.sandbox.base import (
+    GATE_ENV,
+    Ahead,
     BoundedLog,
     Exported,
     LineFeed,
@@ -62,6 +68,12 @@ RUNSC_HOST_THREADS = 96
 # A held run's first process (the init and its sleeper), outside the command's pids budget.
 HOLD_COMMAND = ["sleep", "infinity"]
 HOLD_PIDS = 2
+# Where a container started ahead keeps the scratch areas it holds: a root-only folder, so
+# its own command (the check's user) cannot reach the raw area, only the exported copy.
+HOLD_DIR = "/.assess-hold"
+# A run whose areas are held by a container still starting waits for this line before its
+# command begins; the command then reads from /dev/null, as any run's command does.
+RUN_GATE = ["sh", "-c", 'read -r _ && exec "$@" </dev/null', "sh"]
 # How long the log may still arrive after a held command ended (output in flight).
 DRAIN_AFTER_S = 1.0
 
@@ -110,15 +122,30 @@ class _DockerScratch(Scratch):
     """A tmpfs-backed volume, kept mounted from the run phase until the export.
 
     Docker's local driver unmounts (and so empties) a tmpfs volume when the last container
-    using it stops. So the run that mounts it is held: the command runs as an exec in a
-    container whose first process only sleeps, and when the command ends that container is
-    frozen, not stopped (:meth:`DockerSandbox._run_held`); it becomes the scratch's holder,
-    read by the export and removed on close. One container start per phase, as the floor.
-    Under other runtimes a separate sleeping holder is started with the area (`_hold`).
+    using it stops, so something must hold it while the run writes it and until the export:
+
+    - a container started ahead of need (:meth:`DockerSandbox.ahead` with `hold`: the
+      pipeline's check container), which mounts it out of its command's reach; the run
+      starts at once and its command waits behind a gate until the holder is up, then ends
+      like any command (nothing to freeze, nothing to kill). Two container starts per
+      grading, at once: the pipeline's path.
+    - else the run itself: the command runs as an exec in a container whose first process
+      only sleeps, and when the command ends that container is frozen, not stopped
+      (:meth:`DockerSandbox._run_held`); it becomes the holder, removed on close.
+    - under other runtimes, a separate sleeping holder started with the area (`_hold`).
+
+    The export reads the area where the engine mounts it when this process can
+    (:mod:`grader.sandbox.host_export`), else from the holder through the archive API.
     """
 
     def __init__(
-        self, client: docker.DockerClient, size_mb: int, owner: str, holder_image: str | None
+        self,
+        client: docker.DockerClient,
+        size_mb: int,
+        owner: str,
+        holder_image: str | None,
+        *,
+        local: bool = False,
     ) -> None:
         self.size_mb = size_mb
         self._client = client
@@ -129,6 +156,13 @@ class _DockerScratch(Scratch):
         self.sharing: list[_DockerScratch] = [self]  # those still open
         self.group: list[_DockerScratch] = [self]  # all it was held with
         self.threads: list[threading.Thread] = []
+        # Held by a container started ahead of need (DockerSandbox.ahead's `hold`): its start
+        # (a thread, and the error it met) must be over before a run may write to the area,
+        # and the ahead context, not this area, removes it.
+        self.ready: tuple[threading.Thread, list[BaseException]] | None = None
+        # The engine runs on this machine: the export may read the area where the engine
+        # mounts it (host_export) instead of through the archive API.
+        self.local = local
         tag = uuid.uuid4().hex[:12]
         self.volume_name = f"assess-scratch-{tag}"
         with span("scratch.volume"):
@@ -142,17 +176,14 @@ class _DockerScratch(Scratch):
                 },
                 labels={LABEL: "scratch", OWNER_LABEL: owner},
             )
-        if holder_image is not None:
-            try:
-                self._hold(holder_image, owner, tag)
-            except BaseException:
-                self.volume.remove(force=True)
-                raise
+        self._holder_image, self._owner, self._tag = holder_image, owner, tag
 
-    def _hold(self, image: str, owner: str, tag: str) -> None:
-        """A sleeping container of its own that keeps the volume mounted, for runtimes other
-        than runc: an export from a paused gVisor container found the area empty here (its
-        writes reach the host's tmpfs only when the container stops)."""
+    def hold_own(self) -> None:
+        """Start a sleeping holder of its own, for a run under a runtime other than runc
+        that nothing else holds: an export from a paused gVisor container found the area
+        empty here (its writes reach the host's tmpfs only when the container stops)."""
+        assert self._holder_image is not None and self.holder is None
+        image, owner, tag = self._holder_image, self._owner, self._tag
         with span("scratch.holder"):
             self.holder = self._client.containers.run(
                 image,
@@ -181,36 +212,48 @@ class _DockerScratch(Scratch):
         dest.mkdir(parents=True, exist_ok=True)
         if self.holder is None:
             return Exported()  # no run mounted it: nothing was written
+        mounted = host_export.readable_mount(self.volume.attrs.get("Mountpoint"))
+        if self.local and mounted is not None:
+            return host_export.export_mount(mounted, dest, max_bytes=max_bytes, max_files=max_files)
         try:
             stream, _ = self.holder.get_archive(f"{self.target}/.")
         except docker.errors.NotFound:
             return Exported()  # the holder is gone (its sleeper was ended): nothing kept
         raw = io.BufferedReader(_IterStream(stream), buffer_size=1 << 16)
         written: list[str] = []
-        total = unsafe = 0
+        total = unsafe = entries = 0
+        max_entries = max(1, max_files) * host_export.ENTRIES_PER_FILE
         with tarfile.open(fileobj=raw, mode="r|") as tar:
             for member in tar:
+                entries += 1
+                if entries > max_entries:  # the same bound as the host path's
+                    raise host_export.too_many(max_files, max_bytes)
                 name = member.name.removeprefix("./")
-                if name in ("", ".") or not member.isfile():
-                    continue  # folders are recreated from file paths; links are never followed
+                # A second name of a file already copied (a hard link) is a file too, as
+                # the host path sees it; symbolic links are never followed.
+                first = _hard_link_source(member, written)
+                if name in ("", ".") or not (member.isfile() or first is not None):
+                    continue  # folders are recreated from file paths
                 try:
                     rel = check_member_name(name)
                 except IntakeError:
                     unsafe += 1  # counted for the report, never written
                     continue
-                if len(written) >= max_files or total + member.size > max_bytes:
-                    raise SandboxError(
-                        f"outputs exceed the limit of {max_files} files / {max_bytes} bytes"
-                    )
-                src = tar.extractfile(member)
-                if src is None:
-                    continue
+                size = (dest / first).stat().st_size if first is not None else member.size
+                if len(written) >= max_files or total + size > max_bytes:
+                    raise host_export.too_many(max_files, max_bytes)
                 target = dest.joinpath(*rel.parts)
                 target.parent.mkdir(parents=True, exist_ok=True)
-                with target.open("wb") as out:
-                    while chunk := src.read(1 << 16):
-                        out.write(chunk)
-                total += member.size
+                if first is not None:
+                    shutil.copyfile(dest / first, target)
+                else:
+                    src = tar.extractfile(member)
+                    if src is None:
+                        continue
+                    with target.open("wb") as out:
+                        while chunk := src.read(1 << 16):
+                            out.write(chunk)
+                total += size
                 written.append(rel.as_posix())
         return Exported(written, unsafe_names=unsafe)
 
@@ -226,7 +269,7 @@ class _DockerScratch(Scratch):
             self.sharing.remove(self)
             if self.sharing:
                 return  # still held for the others; the last one removes it and this volume
-            if self.holder is not None:
+            if self.holder is not None and self.ready is None:
                 with span("scratch.remove"):
                     _remove(self.holder)
                 for t in self.threads:
@@ -245,6 +288,16 @@ class _DockerScratch(Scratch):
                 return
             except docker.errors.APIError:
                 time.sleep(0.1)  # the engine may still be unmounting it
+        # Still in use: a container that mounts it outlived it. Said, never left silently.
+        raise SandboxError(f"could not remove volume {self.volume_name}; remove it by hand")
+
+
+def _hard_link_source(member: tarfile.TarInfo, written: list[str]) -> str | None:
+    """The exported file a hard-link member names, if it is one (else None)."""
+    if not member.islnk():
+        return None
+    source = member.linkname.removeprefix("./")
+    return source if source in written else None
 
 
 class _IterStream(io.RawIOBase):
@@ -267,6 +320,49 @@ class _IterStream(io.RawIOBase):
         b[:n] = self._buf[:n]
         self._buf = self._buf[n:]
         return n
+
+
+class _Launched:
+    """A created container with its output being read: what `_finish` runs to the end."""
+
+    def __init__(self, container: Any, label: str, log: BoundedLog) -> None:
+        self.container = container
+        self.label = label
+        self.log = log
+        self.sock: Any = None
+        self.threads: list[threading.Thread] = []
+
+    def remove(self) -> None:
+        """Remove the container (which ends its processes), then join the readers."""
+        _remove(self.container)
+        for t in self.threads:
+            t.join(timeout=KILL_GRACE_S)
+
+
+class _DockerAhead(Ahead):
+    """A container started ahead of need; its first `run` sends the gate line to it."""
+
+    def __init__(
+        self,
+        sandbox: DockerSandbox,
+        request: RunRequest,
+        launched: _Launched,
+        starting: threading.Thread,
+        errors: list[BaseException],
+    ) -> None:
+        super().__init__(sandbox, request)
+        self._docker = sandbox
+        self._launched = launched
+        self._starting = (starting, errors)
+        self.used = False
+
+    def run(self, env: Mapping[str, str]) -> RunResult:
+        if self.used:  # a retry: a fresh container, as for any run
+            return super().run(env)
+        self.used = True
+        request = self.with_env(env)
+        line = json.dumps(dict(env))
+        return self._docker._finish(request, self._launched, starting=self._starting, gate=line)
 
 
 class DockerSandbox(Sandbox):
@@ -300,10 +396,10 @@ class DockerSandbox(Sandbox):
 
     @contextlib.contextmanager
     def scratch(self, size_mb: int, *, image: str) -> Iterator[Scratch]:
-        # runc: the run that mounts the area holds it (one container start less); other
-        # runtimes: a holder container of the engine's default runtime.
+        # Held by a container started ahead (`ahead`), else by the run that mounts it
+        # (runc), else by a sleeping holder of its own (other runtimes: `hold_own`).
         holder = None if self.runtime is None else image
-        s = _DockerScratch(self.client, size_mb, self.owner, holder)
+        s = _DockerScratch(self.client, size_mb, self.owner, holder, local=self._local())
         try:
             yield s
         finally:
@@ -316,9 +412,20 @@ class DockerSandbox(Sandbox):
         for v in self.client.volumes.list(filters=mine):
             yield f"volume {v.name}"
 
-    def _create(self, req: RunRequest, name: str, *, held: bool = False) -> Any:
+    def _create(
+        self,
+        req: RunRequest,
+        name: str,
+        *,
+        held: bool = False,
+        gated: bool = False,
+        hold: tuple[str, ...] = (),
+    ) -> Any:
         """`held`: the first process is a sleeper (as root, without capabilities, so the
-        command's user cannot signal it) and the command is exec'd into it (`_run_held`)."""
+        command's user cannot signal it) and the command is exec'd into it (`_run_held`).
+        `gated`: its standard input stays open for the gate line (`_finish`).
+        `hold`: scratch volumes this container keeps mounted, out of its command's reach
+        (under a root-only folder, read-only), so that they outlive the run that writes them."""
         lim = req.limits
         mounts = [
             DockerMount(m.target, str(m.source), type="bind", read_only=m.read_only)
@@ -331,6 +438,11 @@ class DockerSandbox(Sandbox):
                     sm.target, sm.scratch.volume_name, type="volume", read_only=sm.read_only
                 )
             )
+        tmpfs = {"/tmp": f"rw,nosuid,nodev,size={lim.tmp_mb}m,mode=1777"}
+        if hold:
+            tmpfs[HOLD_DIR] = "rw,nosuid,nodev,noexec,size=64k,mode=0700"
+            for i, volume in enumerate(hold):
+                mounts.append(DockerMount(f"{HOLD_DIR}/{i}", volume, type="volume", read_only=True))
         device_requests = [DeviceRequest(count=-1, capabilities=[["gpu"]])] if lim.gpu else None
         mem = f"{lim.memory_mb}m"
         try:
@@ -354,14 +466,14 @@ class DockerSandbox(Sandbox):
                 memswap_limit=mem,  # equal to the memory limit: no swap
                 nano_cpus=int(lim.cpus * 1e9),
                 shm_size="16m",
-                tmpfs={"/tmp": f"rw,nosuid,nodev,size={lim.tmp_mb}m,mode=1777"},
+                tmpfs=tmpfs,
                 ulimits=[docker.types.Ulimit(name="core", soft=0, hard=0)],
                 mounts=mounts,
                 device_requests=device_requests,
                 # No logging driver: output is read live through attach, within a bound.
                 log_config={"type": "none", "config": {}},
                 labels={LABEL: req.label or "run", OWNER_LABEL: self.owner},
-                stdin_open=False,
+                stdin_open=gated,
                 tty=False,
                 runtime=self.runtime,
             )
@@ -382,32 +494,119 @@ class DockerSandbox(Sandbox):
             for sm in request.scratch
             if isinstance(sm.scratch, _DockerScratch) and sm.scratch.holder is None
         ]
-        if unheld:
+        if unheld and self.runtime is None:
             return self._run_held(request, unheld)
+        for scratch in unheld:
+            scratch.hold_own()
+        holders = [
+            sm.scratch.ready
+            for sm in request.scratch
+            if isinstance(sm.scratch, _DockerScratch) and sm.scratch.ready is not None
+        ]
+        if holders:
+            # Held by a container still starting: this one starts meanwhile, and its command
+            # begins (through a gate) only once every area it writes is held.
+            gated = replace(request, command=[*RUN_GATE, *request.command])
+            launched = self._launch(gated, gated=True)
+            return self._finish(
+                request, launched, starting=None, gate="", before_gate=lambda: _ready(holders)
+            )
+        launched = self._launch(request)
+        return self._finish(request, launched, starting=None, gate=None)
+
+    @contextlib.contextmanager
+    def ahead(self, request: RunRequest, *, hold: Sequence[Scratch] = ()) -> Iterator[Ahead]:
+        """The container is created, attached and started now, in a thread; its command
+        waits on its standard input for the gate line (:data:`GATE_ENV`) that `run` sends.
+        It also holds the `hold` areas not yet held (see :meth:`Sandbox.ahead`): mounted
+        out of its command's reach, they stay mounted while a run writes them, and are
+        exported from it. Runs with a scratch area are held runs and are not started ahead."""
+        if request.scratch:
+            yield Ahead(self, request)
+            return
+        held = [s for s in hold if isinstance(s, _DockerScratch) and s.holder is None]
+        gated = replace(request, env={**request.env, GATE_ENV: "1"})
+        launched = self._launch(gated, gated=True, hold=tuple(s.volume_name for s in held))
+        errors: list[BaseException] = []
+
+        def start() -> None:
+            try:
+                with span(f"{launched.label}.start"):
+                    launched.container.start()
+            except BaseException as e:  # reported by `run`, which joins this thread
+                errors.append(e)
+
+        # The thread records its span into this grading's recorder (grader.spans).
+        starting = _start(contextvars.copy_context().run, start)
+        for i, scratch in enumerate(held):
+            scratch.holder, scratch.target = launched.container, f"{HOLD_DIR}/{i}"
+            scratch.ready = (starting, errors)
+        ready = _DockerAhead(self, request, launched, starting, errors)
+        try:
+            yield ready
+        finally:
+            if not ready.used:  # never run: nothing of it stays
+                starting.join(timeout=API_TIMEOUT_S)
+                launched.remove()
+
+    def _launch(
+        self, request: RunRequest, *, gated: bool = False, hold: tuple[str, ...] = ()
+    ) -> _Launched:
+        """Create the container and attach to its output (before it starts, so that none is
+        missed), read in a thread within the log's bound; not started yet."""
         label = request.label or "run"
         name = f"assess-{label}-{uuid.uuid4().hex[:12]}"
         with span(f"{label}.create"):
-            container = self._create(request, name)
-        log = BoundedLog(request.limits.log_bytes)
-        stats: dict[str, float] = {}
-        threads: list[threading.Thread] = []
+            container = self._create(request, name, gated=gated, hold=hold)
+        launched = _Launched(container, label, BoundedLog(request.limits.log_bytes))
         try:
-            # Attach before start so no output is missed; read in a thread, within bounds.
             with span(f"{label}.attach"):
-                sock = self.client.api.attach_socket(
-                    container.id, params={"stdout": 1, "stderr": 1, "stream": 1}
-                )
+                params = {"stdout": 1, "stderr": 1, "stream": 1, "stdin": int(gated)}
+                launched.sock = self.client.api.attach_socket(container.id, params=params)
             lines = LineFeed(request.on_output) if request.on_output else None
-            threads.append(_start(_drain, sock, log, lines))
-            started = time.monotonic()
+            launched.threads.append(_start(_drain, launched.sock, launched.log, lines))
+        except BaseException as e:
+            launched.remove()
+            if isinstance(e, requests.RequestException):
+                lost = f"lost the Docker engine during the {label} phase: {e}"
+                raise SandboxError(lost) from None
+            raise
+        return launched
+
+    def _finish(
+        self,
+        request: RunRequest,
+        launched: _Launched,
+        *,
+        starting: tuple[threading.Thread, list[BaseException]] | None,
+        gate: str | None,
+        before_gate: Callable[[], None] | None = None,
+    ) -> RunResult:
+        """Start the launched container (or wait for its start in `starting`), send the
+        `gate` line to a gated command (after `before_gate`), wait for the command within
+        its limits (they count from the gate), read its result, and remove the container
+        whatever happened."""
+        container, label = launched.container, launched.label
+        stats: dict[str, float] = {}
+        try:
             try:
-                with span(f"{label}.start"):
-                    container.start()
+                if starting is None:
+                    with span(f"{label}.start"):
+                        container.start()
+                else:
+                    with span(f"{label}.ready"):  # what is left of the start made ahead
+                        _ready([starting])
+                if before_gate is not None:
+                    with span(f"{label}.holder"):
+                        before_gate()
             except docker.errors.APIError as e:
                 raise SandboxError(
-                    f"could not start the {request.label or 'run'} container: {e.explanation}"
+                    f"could not start the {label} container: {e.explanation}"
                 ) from None
-            threads.append(_start(_sample_stats, self.client.api, container.id, stats))
+            if gate is not None:
+                _send_line(launched.sock, gate)
+            started = time.monotonic()
+            launched.threads.append(_start(_sample_stats, self.client.api, container.id, stats))
             with span(f"{label}.wait"):
                 limit = self._wait(container, request, started, stats)
             run_delay = self._run_delay(container) if limit == "wall" else None
@@ -417,7 +616,7 @@ class DockerSandbox(Sandbox):
                 container.wait(timeout=KILL_GRACE_S)
             wall = time.monotonic() - started
             with span(f"{label}.inspect"):
-                threads[0].join(timeout=KILL_GRACE_S)
+                launched.threads[0].join(timeout=KILL_GRACE_S)
                 state = self.client.api.inspect_container(container.id)["State"]
             cpu = stats.get("cpu")
             starved = limit == "wall" and overloaded(
@@ -427,8 +626,8 @@ class DockerSandbox(Sandbox):
                 exit_code=None if limit else int(state.get("ExitCode", -1)),
                 timed_out=limit is not None,
                 oom_killed=bool(state.get("OOMKilled")),
-                log=log.text(),
-                log_truncated=log.truncated,
+                log=launched.log.text(),
+                log_truncated=launched.log.truncated,
                 wall_s=wall,
                 peak_memory=int(stats["peak"]) if "peak" in stats else None,
                 cpu_seconds=cpu,
@@ -436,13 +635,10 @@ class DockerSandbox(Sandbox):
                 overloaded=starved,
             )
         except requests.RequestException as e:
-            label = request.label or "run"
             raise SandboxError(f"lost the Docker engine during the {label} phase: {e}") from None
         finally:
             with span(f"{label}.remove"):
-                _remove(container)
-                for t in threads:
-                    t.join(timeout=KILL_GRACE_S)
+                launched.remove()
 
     def _run_held(self, request: RunRequest, scratches: list[_DockerScratch]) -> RunResult:
         """Run the command as an exec in a held container, then freeze the container so its
@@ -682,6 +878,21 @@ def _start(target: Any, *args: Any) -> threading.Thread:
     t = threading.Thread(target=target, args=args, daemon=True)
     t.start()
     return t
+
+
+def _ready(starts: list[tuple[threading.Thread, list[BaseException]]]) -> None:
+    """Wait for containers started in threads; raise the first error one of them met."""
+    for thread, errors in starts:
+        thread.join()
+        if errors:
+            raise errors[0]
+
+
+def _send_line(sock: Any, line: str) -> None:
+    """Write one line to a container's standard input through its attach socket."""
+    real = getattr(sock, "_sock", sock)  # on a unix socket the SDK hands back a SocketIO
+    with contextlib.suppress(OSError):  # the command already ended: its result says so
+        real.sendall(line.encode("utf-8") + b"\n")
 
 
 def _drain(sock: Any, log: BoundedLog, lines: LineFeed | None = None) -> None:

@@ -10,11 +10,12 @@ gVisor's ``runsc`` (a user-space kernel) where the engine has it registered
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import replace
 from pathlib import Path
@@ -24,6 +25,7 @@ import pytest
 from grader.errors import SandboxError
 from grader.images import image_ref
 from grader.sandbox import (
+    Ahead,
     Limits,
     Mount,
     RunRequest,
@@ -54,7 +56,10 @@ class WithScratch(Sandbox):
         self.exported: list[str] = []
 
     def run(self, request: RunRequest) -> RunResult:
-        with self.inner.scratch(4, image=request.image) as scratch:
+        with (
+            self.inner.scratch(4, image=request.image) as scratch,
+            self.holding(scratch, request.image),
+        ):
             extra = ScratchMount(scratch, "/held-output")
             held = replace(request, scratch=[*request.scratch, extra])
             result = self.inner.run(held)
@@ -62,8 +67,17 @@ class WithScratch(Sandbox):
                 self.exported = list(scratch.export(Path(out), max_bytes=4 << 20, max_files=50))
         return result
 
+    def holding(self, scratch: Scratch, image: str) -> AbstractContextManager[object]:
+        """What else keeps the area while the run writes it: nothing here (the run holds it)."""
+        return contextlib.nullcontext()
+
     def scratch(self, size_mb: int, *, image: str) -> AbstractContextManager[Scratch]:
         return self.inner.scratch(size_mb, image=image)
+
+    def ahead(
+        self, request: RunRequest, *, hold: Sequence[Scratch] = ()
+    ) -> AbstractContextManager[Ahead]:
+        return self.inner.ahead(request, hold=hold)
 
     def image_id(self, image: str) -> str:
         return self.inner.image_id(image)
@@ -72,12 +86,24 @@ class WithScratch(Sandbox):
         return self.inner.leftovers()
 
 
-@pytest.fixture(
-    scope="module", params=[(b, held) for b in BACKENDS for held in (False, True)], ids=str
-)
+class WithAheadHolder(WithScratch):
+    """Every run with a scratch area held by a container started ahead of need (as the
+    pipeline's check container holds the run phase's area): the run starts at once and its
+    command waits, behind a gate, until the holder is up."""
+
+    def holding(self, scratch: Scratch, image: str) -> AbstractContextManager[object]:
+        gated = RunRequest(image=image, command=["python", "-c", "import sys; sys.stdin.read()"])
+        return self.inner.ahead(gated, hold=[scratch])
+
+
+HOLDING = {"plain": None, "held": WithScratch, "ahead-held": WithAheadHolder}
+
+
+@pytest.fixture(scope="module", params=[(b, held) for b in BACKENDS for held in HOLDING], ids=str)
 def sandbox(request: pytest.FixtureRequest, sandbox: Sandbox) -> Sandbox:
-    """Each backend in turn, plain and with a scratch area on every run (overrides
-    tests/conftest.py's default backend, which it takes)."""
+    """Each backend in turn: plain, with a scratch area on every run that the run holds,
+    and with one that a container started ahead holds (overrides tests/conftest.py's
+    default backend, which it takes)."""
     name, held = request.param
     runtime = BACKENDS[name]
     backend = sandbox
@@ -87,7 +113,15 @@ def sandbox(request: pytest.FixtureRequest, sandbox: Sandbox) -> Sandbox:
         except SandboxError as e:
             pytest.skip(f"backend {name} unavailable: {e}")
     assert backend.name == name
-    return WithScratch(backend) if held else backend
+    wrapper = HOLDING[held]
+    return wrapper(backend) if wrapper else backend
+
+
+def holding(sandbox: Sandbox, scratch: Scratch) -> AbstractContextManager[object]:
+    """The variant's holder for a test's own scratch area (none for the plain variant)."""
+    if isinstance(sandbox, WithScratch):
+        return sandbox.holding(scratch, IMAGE)
+    return contextlib.nullcontext()
 
 
 def run(sandbox: Sandbox, code: str, **limits: float) -> tuple[int | None, str]:
@@ -353,7 +387,7 @@ def test_scratch_export_counts_the_files_it_skips_for_unsafe_names(
     sandbox: Sandbox, tmp_path: Path
 ) -> None:
     """Names with a newline, ESC or a bidi override are never written, but counted."""
-    with sandbox.scratch(4, image=IMAGE) as scratch:
+    with sandbox.scratch(4, image=IMAGE) as scratch, holding(sandbox, scratch):
         sandbox.run(
             RunRequest(
                 image=IMAGE,
@@ -380,7 +414,7 @@ def test_scratch_export_counts_the_files_it_skips_for_unsafe_names(
 
 
 def test_scratch_export_is_bounded_and_skips_links(sandbox: Sandbox, tmp_path: Path) -> None:
-    with sandbox.scratch(4, image=IMAGE) as scratch:
+    with sandbox.scratch(4, image=IMAGE) as scratch, holding(sandbox, scratch):
         r = sandbox.run(
             RunRequest(
                 image=IMAGE,
@@ -425,7 +459,7 @@ def _run_with_outputs(
     sandbox: Sandbox, code: str, *, wall_s: float, out: Path
 ) -> tuple[RunResult, list[str]]:
     """Run `code` with a scratch area at /output, as the run phase does; export it to `out`."""
-    with sandbox.scratch(4, image=IMAGE) as scratch:
+    with sandbox.scratch(4, image=IMAGE) as scratch, holding(sandbox, scratch):
         r = sandbox.run(
             RunRequest(
                 image=IMAGE,
@@ -473,3 +507,131 @@ def test_outputs_written_before_a_time_limit_are_exported(sandbox: Sandbox, tmp_
     assert r.timed_out and r.exit_code is None
     assert files == ["partial.json"]
     assert list(sandbox.leftovers()) == []  # the held container went with the scratch area
+
+
+# Outputs written to trip an export: a FIFO (a reader that opens it waits for ever), links
+# to a host file and to a folder, a link loop, a file nested deeper than any valid name, a
+# hard link, a name with an escape sequence, and ordinary files beside them.
+HOSTILE_OUTPUTS = (
+    "import os\n"
+    "os.chdir('/output')\n"
+    "open('a.json', 'w').write('{}')\n"
+    "os.makedirs('sub/inner')\n"
+    "open('sub/inner/b.txt', 'w').write('b' * 1000)\n"
+    "os.link('a.json', 'same-inode.json')\n"
+    "os.mkfifo('pipe')\n"
+    "os.symlink('/etc/passwd', 'passwd')\n"
+    "os.symlink('/etc', 'etc-dir')\n"
+    "os.symlink('loop', 'loop')\n"
+    "deep = '/'.join(['d'] * 40)\n"
+    "os.makedirs(deep)\n"
+    "open(deep + '/deep.txt', 'w').write('deep')\n"
+    "open('esc\\x1b[2J.txt', 'w').write('x')\n"
+    "print('written')\n"
+)
+
+
+@pytest.mark.parametrize("path", ["host", "archive"])
+def test_both_export_paths_copy_the_same_files_of_hostile_outputs(
+    sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, path: str
+) -> None:
+    """The host path (the area read where the engine mounts it, when this process can) and
+    the engine's archive API keep the same promises: regular files only, links and FIFOs
+    never followed or waited on, unsafe names counted, nothing written outside `dest`."""
+    from grader.sandbox import host_export
+
+    if path == "archive":
+        monkeypatch.setattr(host_export, "readable_mount", lambda _mountpoint: None)
+    out = tmp_path / "out"
+    with sandbox.scratch(4, image=IMAGE) as scratch, holding(sandbox, scratch):
+        r = sandbox.run(
+            RunRequest(
+                image=IMAGE,
+                command=["python", "-c", HOSTILE_OUTPUTS],
+                scratch=[ScratchMount(scratch, "/output")],
+            )
+        )
+        assert "written" in r.log, r.log
+        files = scratch.export(out, max_bytes=1 << 20, max_files=10)
+    assert files == ["a.json", "same-inode.json", "sub/inner/b.txt"]
+    assert files.unsafe_names == 2  # the escape sequence and the too-deep file
+    assert (out / "sub" / "inner" / "b.txt").read_text() == "b" * 1000
+    on_disk = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    assert on_disk == list(files)
+    assert not any(p.is_symlink() for p in out.rglob("*"))
+
+
+@pytest.mark.parametrize("path", ["host", "archive"])
+@pytest.mark.parametrize(
+    ("code", "limit"),
+    [
+        ("for i in range(12):\n    open(f'/output/f{i}', 'w').write('x')\n", "files"),
+        ("open('/output/big', 'wb').write(b'0' * 300_000)\n", "bytes"),
+        ("import os\nfor i in range(300):\n    os.mkdir(f'/output/d{i}')\n", "entries"),
+    ],
+    ids=["files", "bytes", "entries"],
+)
+def test_both_export_paths_refuse_outputs_over_the_limits(
+    sandbox: Sandbox,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    path: str,
+    code: str,
+    limit: str,
+) -> None:
+    """Too many files, too many bytes, or too many entries of any kind (empty folders):
+    the export stops with the limit named, on either path."""
+    from grader.sandbox import host_export
+
+    if path == "archive":
+        monkeypatch.setattr(host_export, "readable_mount", lambda _mountpoint: None)
+    with sandbox.scratch(4, image=IMAGE) as scratch, holding(sandbox, scratch):
+        sandbox.run(
+            RunRequest(
+                image=IMAGE,
+                command=["python", "-c", code],
+                scratch=[ScratchMount(scratch, "/output")],
+            )
+        )
+        with pytest.raises(SandboxError, match="outputs exceed the limit of 10 files"):
+            scratch.export(tmp_path / "out", max_bytes=200_000, max_files=10)
+
+
+def test_the_command_reads_an_empty_stdin(sandbox: Sandbox) -> None:
+    """Standard input is empty for every command, however its run was started (a gated run
+    reads its gate line first, then gives the command /dev/null)."""
+    code, log = run(sandbox, "import sys\nprint('read', repr(sys.stdin.read()))\n", wall_s=30)
+    assert code == 0 and "read ''" in log, log
+
+
+def test_a_holder_started_ahead_cannot_read_the_area_it_holds(sandbox: Sandbox) -> None:
+    """The check container that holds the run's scratch area keeps it out of its own
+    command's reach (a root-only folder): the check reads only the exported copy."""
+    inner = sandbox.inner if isinstance(sandbox, WithScratch) else sandbox
+    probe = (
+        "import os, sys\n"
+        "sys.stdin.readline()\n"
+        "for path in ('/.assess-hold', '/.assess-hold/0', '/.assess-hold/0/secret.txt'):\n"
+        "    try:\n"
+        "        seen = open(path).read() if path.endswith('.txt') else os.listdir(path)\n"
+        "        print(path, seen)\n"
+        "    except OSError as e:\n"
+        "        print(path, 'refused', type(e).__name__)\n"
+    )
+    with inner.scratch(4, image=IMAGE) as scratch:
+        check = RunRequest(image=IMAGE, command=["python", "-c", probe], label="check")
+        with inner.ahead(check, hold=[scratch]) as ahead:
+            written = inner.run(
+                RunRequest(
+                    image=IMAGE,
+                    command=["python", "-c", "open('/output/secret.txt', 'w').write('s3cret')"],
+                    scratch=[ScratchMount(scratch, "/output")],
+                )
+            )
+            assert written.exit_code == 0, written.log
+            result = ahead.run({})
+    assert result.exit_code == 0, result.log
+    assert "s3cret" not in result.log and "secret.txt'" not in result.log, result.log
+    assert result.log.count("refused") == 3, result.log
+    if inner.name == "docker":  # runc: the holder is this container, the folder is there
+        assert "/.assess-hold refused PermissionError" in result.log, result.log
