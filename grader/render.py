@@ -163,6 +163,12 @@ def _env() -> jinja2.Environment:
     return env
 
 
+def warm() -> None:
+    """Compile the report's template now (about 50 ms), e.g. in a thread while a grading
+    waits on its containers, so that writing the first report does not wait for it."""
+    _env().get_template("report.html.j2")
+
+
 def render_html(
     report: Report, *, artifacts: Path | None = None, integrity: Sequence[Pair] = ()
 ) -> str:
