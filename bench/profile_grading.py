@@ -55,13 +55,19 @@ def profile(rounds: int, one: Callable[[], None]) -> tuple[dict[str, float], flo
     return {k: statistics.median(v) for k, v in per.items()}, statistics.median(totals)
 
 
+# Steps timed in a thread of their own while the grading goes on (grader.sandbox: the check
+# container starts ahead, during the run phase): shown, not counted in the sum.
+CONCURRENT = {"check.start"}
+
+
 def table(title: str, spans: dict[str, float], total: float, nested: set[str]) -> None:
     print(f"\n{title}: median {total * 1000:.0f} ms per grading")
     print("| step | ms |\n|---|---:|")
     covered = 0.0
     for name, seconds in sorted(spans.items(), key=lambda kv: -kv[1]):
-        print(f"| {name} | {seconds * 1000:.0f} |")
-        covered += 0 if name in nested else seconds
+        aside = name in CONCURRENT
+        print(f"| {name}{' (alongside the run phase)' if aside else ''} | {seconds * 1000:.0f} |")
+        covered += 0 if name in nested or aside else seconds
     print(f"| other (between steps) | {(total - covered) * 1000:.0f} |")
 
 
