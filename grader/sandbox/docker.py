@@ -596,13 +596,19 @@ class DockerSandbox(Sandbox):
                 else:
                     with span(f"{label}.ready"):  # what is left of the start made ahead
                         _ready([starting])
-                if before_gate is not None:
-                    with span(f"{label}.holder"):
-                        before_gate()
             except docker.errors.APIError as e:
                 raise SandboxError(
                     f"could not start the {label} container: {e.explanation}"
                 ) from None
+            if before_gate is not None:
+                try:
+                    with span(f"{label}.holder"):
+                        before_gate()
+                except docker.errors.APIError as e:
+                    raise SandboxError(
+                        f"could not start the container that keeps the {label}'s outputs: "
+                        f"{e.explanation}"
+                    ) from None
             if gate is not None:
                 _send_line(launched.sock, gate)
             started = time.monotonic()
