@@ -26,5 +26,10 @@ class SandboxError(AssessError):
     """The sandbox backend failed (engine unreachable, container could not start)."""
 
 
+class OutputsRejected(SandboxError):
+    """The run phase's outputs broke the export's limits: the submission's doing (an
+    `invalid` report), unlike the other sandbox failures (an `error` to re-grade)."""
+
+
 class EngineUnavailable(SandboxError):
     """No container engine answers."""

@@ -23,7 +23,7 @@ from pydantic import TypeAdapter, ValidationError
 
 import grader
 from grader import notebook as nb
-from grader.errors import IntakeError, SandboxError
+from grader.errors import IntakeError, OutputsRejected, SandboxError
 from grader.images import image_ref
 from grader.intake import Submission, intake
 from grader.report import (
@@ -345,7 +345,7 @@ def _run_phase(job: _Job, sub: Submission, area: Scratch | None) -> tuple[RunRes
             output, max_bytes=res.output_mb * 1024 * 1024, max_files=MAX_OUTPUT_FILES
         )
         problem = ""
-    except SandboxError as e:
+    except OutputsRejected as e:  # the submission's doing; other failures are the grader's
         _empty(output)
         outputs, problem = Exported(), str(e)
     make_readable(output)

@@ -109,6 +109,11 @@ class Scratch(ABC):
 
         Links, devices and names that fail intake's checks are skipped, not followed; the
         skipped names are counted in the result's `unsafe_names`.
+
+        Raises:
+            OutputsRejected: more than `max_files` files or `max_bytes` bytes (or entries of
+                any kind) were written: the submission's doing.
+            SandboxError: the backend failed (the area was lost, the engine went away).
         """
 
 

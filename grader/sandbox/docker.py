@@ -212,6 +212,8 @@ class _DockerScratch(Scratch):
         dest.mkdir(parents=True, exist_ok=True)
         if self.holder is None:
             return Exported()  # no run mounted it: nothing was written
+        if self.ready is not None:
+            self._check_held()
         mounted = host_export.readable_mount(self.volume.attrs.get("Mountpoint"))
         if self.local and mounted is not None:
             return host_export.export_mount(mounted, dest, max_bytes=max_bytes, max_files=max_files)
@@ -256,6 +258,20 @@ class _DockerScratch(Scratch):
                 total += size
                 written.append(rel.as_posix())
         return Exported(written, unsafe_names=unsafe)
+
+    def _check_held(self) -> None:
+        """A holder started ahead is out of the run's reach: if it stopped, the area went
+        with it, and an empty export would score the submission on nothing. That is the
+        grader's failure (an `error` to re-grade), never the applicant's."""
+        try:
+            self.holder.reload()
+            running = self.holder.attrs["State"].get("Running")
+        except docker.errors.NotFound:
+            running = False
+        except requests.RequestException as e:
+            raise SandboxError(f"the Docker engine stopped answering: {e}") from None
+        if not running:
+            raise SandboxError("the container that kept the outputs stopped before the export")
 
     def close(self) -> None:
         """Remove the holder and the volume; a holder shared with scratch areas still open

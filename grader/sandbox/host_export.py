@@ -17,7 +17,7 @@ import os
 import stat
 from pathlib import Path
 
-from grader.errors import IntakeError, SandboxError
+from grader.errors import IntakeError, OutputsRejected, SandboxError
 from grader.member_names import MAX_DEPTH, check_member_name
 from grader.sandbox.base import Exported
 
@@ -46,8 +46,8 @@ def readable_mount(mountpoint: str | None) -> Path | None:
     return path
 
 
-def too_many(max_files: int, max_bytes: int) -> SandboxError:
-    return SandboxError(f"outputs exceed the limit of {max_files} files / {max_bytes} bytes")
+def too_many(max_files: int, max_bytes: int) -> OutputsRejected:
+    return OutputsRejected(f"outputs exceed the limit of {max_files} files / {max_bytes} bytes")
 
 
 def export_mount(root: Path, dest: Path, *, max_bytes: int, max_files: int) -> Exported:

@@ -635,3 +635,31 @@ def test_a_holder_started_ahead_cannot_read_the_area_it_holds(sandbox: Sandbox) 
     assert result.log.count("refused") == 3, result.log
     if inner.name == "docker":  # runc: the holder is this container, the folder is there
         assert "/.assess-hold refused PermissionError" in result.log, result.log
+
+
+def test_an_export_after_its_holder_stopped_is_the_graders_error(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """If the container that keeps the run's outputs stops before the export (the run cannot
+    reach it; an operator or the engine can), the outputs are gone: the export says so as a
+    failure of the grader, never as empty outputs the submission would be scored on."""
+    from grader.errors import OutputsRejected
+
+    inner = sandbox.inner if isinstance(sandbox, WithScratch) else sandbox
+    wait = RunRequest(image=IMAGE, command=["python", "-c", "import sys; sys.stdin.read()"])
+    with inner.scratch(4, image=IMAGE) as scratch, inner.ahead(wait, hold=[scratch]):
+        holder = getattr(scratch, "holder", None)
+        if holder is None:
+            pytest.skip(f"{inner.name}: no container started ahead holds the area")
+        inner.run(
+            RunRequest(
+                image=IMAGE,
+                command=["python", "-c", "open('/output/kept.json', 'w').write('{}')"],
+                scratch=[ScratchMount(scratch, "/output")],
+            )
+        )
+        holder.kill()
+        holder.wait(timeout=30)
+        with pytest.raises(SandboxError, match="stopped before the export") as raised:
+            scratch.export(tmp_path / "out", max_bytes=1 << 20, max_files=10)
+        assert not isinstance(raised.value, OutputsRejected)
