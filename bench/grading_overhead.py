@@ -26,6 +26,7 @@ import docker
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from bench.liveservice import ASSESS  # noqa: E402
 from grader.images import image_ref  # noqa: E402
 from grader.pipeline import grade  # noqa: E402
 from grader.report import Status  # noqa: E402
@@ -33,8 +34,12 @@ from grader.sandbox import docker_sandbox  # noqa: E402
 from grader.task import load_task  # noqa: E402
 
 TASK = REPO / "tests" / "fixtures" / "tasks" / "py-exec"
-ASSESS = Path(sys.executable).parent / "assess"
 CLI_TARGET_S = 0.5  # issue "throughput near the container floor": the command's overhead
+
+
+def grade_command(out: str) -> list[str]:
+    """`assess grade` of the trivial task's solution, reports written under `out`."""
+    return [str(ASSESS), "grade", "--task", str(TASK), str(TASK / "solution"), "-o", out]
 
 
 def bare_pair(client: docker.DockerClient, image: str) -> float:
@@ -59,7 +64,7 @@ def main() -> int:
     grade(task, task.solution, sandbox=sandbox)
     bare, library, command = [], [], []
     with tempfile.TemporaryDirectory() as out:
-        cmd = [str(ASSESS), "grade", "--task", str(TASK), str(TASK / "solution"), "-o", out]
+        cmd = grade_command(out)
         subprocess.run(cmd, check=True, capture_output=True)
         for _ in range(args.rounds):
             bare.append(bare_pair(client, image))

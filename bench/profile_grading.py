@@ -27,7 +27,7 @@ import docker
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench.grading_overhead import TASK, bare_pair  # noqa: E402
+from bench.grading_overhead import TASK, bare_pair, grade_command  # noqa: E402
 from bench.liveservice import ASSESS, zip_bytes  # noqa: E402
 from grader.images import image_ref  # noqa: E402
 from grader.pipeline import grade  # noqa: E402
@@ -91,8 +91,7 @@ def main() -> None:
         cli = []
         for _ in range(args.rounds):
             t = time.perf_counter()
-            cmd = [str(ASSESS), "grade", "--task", str(TASK), str(TASK / "solution"), "-o", out]
-            subprocess.run(cmd, check=True, capture_output=True)
+            subprocess.run(grade_command(out), check=True, capture_output=True)
             cli.append(time.perf_counter() - t)
         help_s = []
         for _ in range(args.rounds):
