@@ -23,6 +23,7 @@ from api.models import Applicant, Cohort, Grading, Review, Submission, User
 from api.reviewing import Independence, applicant_composite
 from api.schemas import GradingPublic, ReviewPublic, SubmissionDetail, SubmissionRow
 from grader.report import Report
+from grader.template_cache import bytecode_cache
 from grader.text import clean_text, finalize
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -43,6 +44,7 @@ def environment() -> jinja2.Environment:
         loader=jinja2.FileSystemLoader(str(TEMPLATES)),
         autoescape=True,
         finalize=finalize,
+        bytecode_cache=bytecode_cache(),
     )
     env.filters["pct"] = lambda x: "—" if x is None else f"{100 * x:.0f}%"
     env.filters["num"] = _number

@@ -28,6 +28,7 @@ import jinja2
 
 from grader.report import Report, Status
 from grader.sandbox.base import TRUNCATION_MARK
+from grader.template_cache import bytecode_cache
 from grader.text import clean_text, finalize
 
 if TYPE_CHECKING:
@@ -156,6 +157,7 @@ def _env() -> jinja2.Environment:
         finalize=finalize,  # every printed value is cleaned, whatever the template forgets
         trim_blocks=True,
         lstrip_blocks=True,
+        bytecode_cache=bytecode_cache(),
     )
     env.filters["num"] = _num
     env.filters["bytes"] = _bytes
@@ -164,8 +166,8 @@ def _env() -> jinja2.Environment:
 
 
 def warm() -> None:
-    """Compile the report's template now (about 50 ms), e.g. in a thread while a grading
-    waits on its containers, so that writing the first report does not wait for it."""
+    """Load the report's template now (about 60 ms to compile, 1 ms from the cache), e.g. in
+    a thread while a grading waits on its containers."""
     _env().get_template("report.html.j2")
 
 
