@@ -7,27 +7,27 @@ With ``--json`` stdout carries only JSON; progress and messages go to stderr.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import re
 import sys
-import threading
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 
 # A command line run loads no pydantic plugins: finding them reads the entry points of every
 # installed distribution, about 20 ms of each start.
 os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 
 from grader import __version__
+from grader.cli_console import LazyConsole
 from grader.errors import AssessError
-from grader.judge.cli import judge_app  # Typer and Rich only: no model is loaded here
+from grader.judge.cli import judge_app  # Typer only: no model is loaded here
 
 if TYPE_CHECKING:
     # Loaded inside the commands that use them: `assess --help` stays quick.
@@ -55,8 +55,8 @@ app.add_typer(task_app, name="task")
 app.add_typer(images_app, name="images")
 app.add_typer(judge_app, name="judge")
 
-err = Console(stderr=True, highlight=False)
-out = Console(highlight=False)
+err = LazyConsole(stderr=True)
+out = LazyConsole(stderr=False)
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON only, on stdout.")]
 JobsOpt = Annotated[
@@ -142,7 +142,7 @@ def task_validate(
 
             result = validate(task, sandbox, jobs=jobs or _default_jobs(), on_case=tick)
     if as_json:
-        out.print_json(result.model_dump_json())
+        out.rich.print_json(result.model_dump_json())
     else:
         from rich.table import Table
 
@@ -224,12 +224,7 @@ def grade_cmd(
     jobs: JobsOpt = 0,
 ) -> None:
     """Grade submissions in parallel; write a JSON report, an HTML page and a receipt each."""
-    from grader import render
     from grader.pipeline import COMPLETED, grade
-    from grader.render import write_report
-
-    # The report's template compiles while the first grading waits on its containers.
-    threading.Thread(target=render.warm, daemon=True).start()
     from grader.report import Status
     from grader.spec import TaskKind
     from grader.task import load_task
@@ -246,29 +241,25 @@ def grade_cmd(
         dest = out_dir / task.id
         stems = _stems(submissions)
         many = len(submissions) > 1
-        with _progress(as_json or not many, eta=True) as progress:
-            bar = progress.add_task(f"grading {task.id}", total=len(submissions))
-            done = 0
 
-            def one(item: tuple[Path, str]) -> tuple[Report, dict[str, Path]]:
-                nonlocal done
-                sub, stem = item
-                art = dest / f"{stem}.outputs"
-                report = grade(task, sub, sandbox=sandbox, artifacts_dir=art)
-                paths = write_report(report, dest, stem=stem, artifacts=art)
-                progress.advance(bar)
-                done += 1
-                if many and not as_json:
-                    progress.console.print(
-                        f"  {done}/{len(submissions)} {stem}: {report.status.value} "
-                        f"{_fmt(report.score)} ({report.timings.total:.1f} s)",
-                        markup=False,
-                        highlight=False,
-                    )
-                return report, paths
+        def one(sub: Path, stem: str) -> tuple[Report, dict[str, Path]]:
+            art = dest / f"{stem}.outputs"
+            report = grade(task, sub, sandbox=sandbox, artifacts_dir=art)
+            from grader.render import write_report
 
-            with ThreadPoolExecutor(max_workers=jobs or _default_jobs()) as pool:
-                results = list(pool.map(one, zip(submissions, stems, strict=True)))
+            return report, write_report(report, dest, stem=stem, artifacts=art)
+
+        with ThreadPoolExecutor(max_workers=jobs or _default_jobs()) as pool:
+            futures = {
+                pool.submit(one, sub, stem): stem
+                for sub, stem in zip(submissions, stems, strict=True)
+            }
+            # What reporting needs loads once the gradings are under way, not before their
+            # first container starts.
+            _warm_reporting(tables=not as_json)
+            if many and not as_json:
+                _show_progress(f"grading {task.id}", futures)
+            results = [future.result() for future in futures]
     if as_json:
         docs = [json.loads(r.to_json()) for r, _ in results]
         sys.stdout.write(json.dumps(docs[0] if len(docs) == 1 else docs, indent=2) + "\n")
@@ -441,7 +432,7 @@ def images_build(
     from grader.cli_progress import image_build_view
     from grader.images import build_images
 
-    with user_errors(), image_build_view(err) as show:
+    with user_errors(), image_build_view(err.rich) as show:
         ids = build_images(names or ["cpu"], progress=show, force=force)
     for name, image_id in ids.items():
         out.print(f"{name}: {image_id[:19]}")
@@ -465,22 +456,48 @@ def _status_markup(status: Status) -> str:
     return f"[{colour[status.value]}]{status.value}[/]"
 
 
+def _show_progress(title: str, futures: dict[Future[tuple[Report, dict[str, Path]]], str]) -> None:
+    """A bar, and a line per grading as it ends (the futures map to submission names)."""
+    with _progress(False, eta=True) as progress:
+        bar = progress.add_task(title, total=len(futures))
+        for done, future in enumerate(as_completed(futures), 1):
+            report, _ = future.result()
+            progress.advance(bar)
+            progress.console.print(
+                f"  {done}/{len(futures)} {futures[future]}: {report.status.value} "
+                f"{_fmt(report.score)} ({report.timings.total:.1f} s)",
+                markup=False,
+                highlight=False,
+            )
+
+
+def _warm_reporting(*, tables: bool) -> None:
+    """Load the report's renderer and template, and Rich for the summary table."""
+    from grader import render
+
+    render.warm()
+    if tables:
+        _ = out.rich
+
+
 @contextmanager
 def _progress(quiet: bool, *, eta: bool = False) -> Iterator[Progress]:
     from grader.cli_progress import bars
 
-    with bars(err, quiet=quiet, eta=eta) as progress:
+    with bars(err.rich, quiet=quiet, eta=eta) as progress:
         yield progress
 
 
 def _prepare(task: Task, sandbox: Sandbox, *, force: bool = False) -> bool:
     """The task's prepare step, if out of date, with its output shown as it runs."""
+    if task.spec.prepare is None:
+        return False
     from grader.cli_progress import output_view
     from grader.prepare import is_prepared, prepare
 
-    if task.spec.prepare is None or (not force and is_prepared(task)):
+    if not force and is_prepared(task):
         return False
-    with output_view(err, f"preparing {task.id}") as show:
+    with output_view(err.rich, f"preparing {task.id}") as show:
         return prepare(task, sandbox, force=force, on_output=show)
 
 
@@ -502,6 +519,12 @@ def run(command: typer.Typer) -> None:
             e.show()
             sys.exit(2)
         raise
+    finally:
+        # What is left now is only freed by the interpreter's shutdown, whose collections
+        # would trace every object again (about 100 ms of each short command). Frozen
+        # objects are freed by their reference counts alone; nothing here needs a finalizer
+        # that only a collection would run (files and containers are closed explicitly).
+        gc.freeze()
 
 
 def main() -> None:

@@ -21,7 +21,6 @@ from typing import IO
 
 from grader.errors import IntakeError
 from grader.member_names import check_member_name as check_member_name  # re-exported
-from grader.notebook._format import check_notebook
 from grader.report import SubmissionRef
 from grader.spec import Notebook, SubmissionRules
 from grader.task import IGNORED_NAMES
@@ -154,7 +153,7 @@ def _from_notebook(src: Path, w: _Writer, rules: Notebook) -> None:
     if size > w.rules.max_bytes:
         raise IntakeError(f"too large: notebook is {size} bytes, limit {w.rules.max_bytes}")
     raw = src.read_bytes()
-    check_notebook(raw, src.name, rules)  # nbformat v4 schema, output size, answer tags
+    _check_notebook(raw, src.name, rules)  # nbformat v4 schema, output size, answer tags
     w.add(check_member_name(src.name), [raw])
 
 
@@ -165,8 +164,14 @@ def _single_notebook(dest: Path, w: _Writer, rules: Notebook) -> bool:
     (only,) = w.files
     if "/" in only or not only.lower().endswith(".ipynb"):
         return False
-    check_notebook((dest / only).read_bytes(), only, rules)
+    _check_notebook((dest / only).read_bytes(), only, rules)
     return True
+
+
+def _check_notebook(raw: bytes, name: str, rules: Notebook) -> None:
+    from grader.notebook._format import check_notebook  # only notebooks pay for its import
+
+    check_notebook(raw, name, rules)
 
 
 def content_sha256(files: dict[str, str]) -> str:

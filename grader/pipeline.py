@@ -22,7 +22,6 @@ from typing import TypeVar
 from pydantic import TypeAdapter, ValidationError
 
 import grader
-from grader import notebook as nb
 from grader.errors import IntakeError, OutputsRejected, SandboxError
 from grader.images import image_ref
 from grader.intake import Submission, intake
@@ -186,6 +185,8 @@ def grade(
         if artifacts_dir is not None:
             shutil.copytree(output, artifacts_dir, dirs_exist_ok=True)
             if sub.ref.kind == "notebook":  # the trusted copy, offered next to the executed one
+                from grader import notebook as nb
+
                 (artifacts_dir / nb.SUBMITTED).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(sub.root / sub.ref.files[0], artifacts_dir / nb.SUBMITTED)
         limit_s = task.spec.resources.run_timeout_s
@@ -194,6 +195,8 @@ def grade(
         status, explanation = _status(task, run, outcome, output_problem, limit_s)
         flags: list[Flag] = []
         if sub.ref.kind == "notebook":
+            from grader import notebook as nb
+
             status, explanation, flags = nb.explain(
                 task.spec, output, status, explanation, clean=explanation == COMPLETED
             )
@@ -317,6 +320,8 @@ def _run_phase(job: _Job, sub: Submission, area: Scratch | None) -> tuple[RunRes
     mounts: list[Mount] = []
     env: dict[str, str] = {}
     if sub.ref.kind == "notebook":  # the notebook driver runs it, then run_notebook.py
+        from grader import notebook as nb  # only notebook submissions pay for its import
+
         follow_up = task.grading / nb.FOLLOW_UP
         if follow_up.is_file():
             shutil.copy2(follow_up, run_grading / nb.FOLLOW_UP)

@@ -149,11 +149,26 @@ def _probe(code: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_the_command_line_loads_no_service_code_until_a_service_command_runs() -> None:
-    """`assess --help` and the grading commands must not pay for the web stack's imports."""
+    """`assess --help` and the grading commands must not pay for the web stack's imports,
+    nor for Rich before anything is printed (grader.cli_console)."""
     probe = (
         "import sys, api.commands\n"
         "heavy = [m for m in ('fastapi', 'sqlalchemy', 'alembic', 'celery', 'api.app',"
-        " 'grader.report', 'grader.pipeline') if m in sys.modules]\n"
+        " 'grader.report', 'grader.pipeline', 'rich') if m in sys.modules]\n"
+        "print(heavy)\n"
+    )
+    out = _probe(probe)
+    assert out.stdout.strip() == "[]", out.stdout
+
+
+def test_grading_loads_no_notebook_or_report_rendering_code_before_it_needs_them() -> None:
+    """Every module imported before a grading's first container starts delays it: the
+    notebook code loads for notebook submissions only, the renderer and Rich (about 60 ms
+    together) when the command has a report to write or a table to print."""
+    probe = (
+        "import sys, api.commands, grader.pipeline, grader.sandbox.docker\n"
+        "heavy = [m for m in ('grader.notebook', 'grader.render', 'jinja2', 'rich')"
+        " if m in sys.modules]\n"
         "print(heavy)\n"
     )
     out = _probe(probe)

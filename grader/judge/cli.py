@@ -3,8 +3,9 @@
     assess judge --task DIR SUB... [--provider local|http] [--json]
     assess judge agreement FILE.csv|FILE.json [--json]
 
-This module imports only Typer and Rich at import time: `assess --help` loads it, and must
-not pay for transformers or torch (the providers load them inside the commands).
+This module imports only Typer at import time (Rich at the first output): `assess --help`
+loads it, and must not pay for transformers or torch (the providers load them inside the
+commands).
 Exit status: 0 done; 1 a provider call failed for some judgment; 2 bad input (one line).
 Statuses are raised as SystemExit: the composed CLI runs Click with standalone_mode=False,
 which would turn typer.Exit into a return value and lose the status.
@@ -21,8 +22,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
 from typer.core import TyperGroup
+
+from grader.cli_console import LazyConsole
 
 if TYPE_CHECKING:
     from grader.judge.model import JudgeConfig, JudgeRun
@@ -51,8 +53,8 @@ judge_app = typer.Typer(
     no_args_is_help=True,
 )
 
-err = Console(stderr=True, highlight=False)
-out = Console(highlight=False)
+err = LazyConsole(stderr=True)
+out = LazyConsole(stderr=False)
 
 
 @contextmanager

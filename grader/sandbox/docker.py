@@ -80,8 +80,8 @@ DRAIN_AFTER_S = 1.0
 
 def _client(timeout: int = API_TIMEOUT_S) -> docker.DockerClient:
     try:
+        # The client asks the engine for its API version as it is made: no engine, no client.
         client = docker.from_env(timeout=timeout)
-        client.ping()
     except (docker.errors.DockerException, requests.RequestException) as e:
         raise EngineUnavailable(
             f"no Docker engine answers ({type(e).__name__}); run scripts/ensure-docker.sh"
