@@ -502,7 +502,8 @@ def _prepare(task: Task, sandbox: Sandbox, *, force: bool = False) -> bool:
 
 
 def run(command: typer.Typer) -> None:
-    """Run a Typer app with this CLI's exit statuses (the composed `assess` uses it too)."""
+    """Run a Typer app with this CLI's exit statuses (the composed `assess` uses it too).
+    A process's entry point: the process ends after it (tests invoke the apps instead)."""
     try:
         command(standalone_mode=False)
     except CliExit as e:
