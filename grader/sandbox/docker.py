@@ -78,6 +78,10 @@ RUN_GATE = ["sh", "-c", 'read -r _ && exec "$@" </dev/null', "sh"]
 DRAIN_AFTER_S = 1.0
 
 
+def _stopped_answering(e: requests.RequestException) -> SandboxError:
+    return SandboxError(f"the Docker engine stopped answering: {e}")
+
+
 def _client(timeout: int = API_TIMEOUT_S) -> docker.DockerClient:
     try:
         # The client asks the engine for its API version as it is made: no engine, no client.
@@ -269,7 +273,7 @@ class _DockerScratch(Scratch):
         except docker.errors.NotFound:
             running = False
         except requests.RequestException as e:
-            raise SandboxError(f"the Docker engine stopped answering: {e}") from None
+            raise _stopped_answering(e) from None
         if not running:
             raise SandboxError("the container that kept the outputs stopped before the export")
 
@@ -293,7 +297,7 @@ class _DockerScratch(Scratch):
             for scratch in self.group:
                 scratch._remove_volume()
         except requests.RequestException as e:
-            raise SandboxError(f"the Docker engine stopped answering: {e}") from None
+            raise _stopped_answering(e) from None
 
     def _remove_volume(self) -> None:
         for _ in range(20):
@@ -502,7 +506,7 @@ class DockerSandbox(Sandbox):
                 f"could not create the {req.label or 'run'} container: {e.explanation}"
             ) from None
         except requests.RequestException as e:
-            raise SandboxError(f"the Docker engine stopped answering: {e}") from None
+            raise _stopped_answering(e) from None
 
     def run(self, request: RunRequest) -> RunResult:
         unheld = [
