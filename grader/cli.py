@@ -513,13 +513,15 @@ def run(command: typer.Typer) -> None:
     except typer.Abort:
         err.print("aborted")
         sys.exit(130)
-    except Exception as e:  # click's usage errors
-        import click
-
-        if isinstance(e, click.ClickException):
-            e.show()
-            sys.exit(2)
-        raise
+    except typer.TyperException as e:
+        # Usage errors (an unknown option, a missing argument): Typer's own click raises them
+        # where standalone mode would have shown them. Shown as click shows them, status 2.
+        show = getattr(e, "show", None)
+        if show is not None:
+            show()
+        else:
+            err.print(f"error: {e.format_message()}", markup=False)
+        sys.exit(2)
     finally:
         # What is left now is only freed by the interpreter's shutdown, whose collections
         # would trace every object again (about 100 ms of each short command). Frozen

@@ -43,6 +43,26 @@ def test_bad_task_is_one_line_and_exit_2(tmp_path: Path) -> None:
     assert "not a task folder" in r.stderr
 
 
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["grade", "--bogus"], "No such option: --bogus"),
+        (["grade", "--task", "x"], "Missing argument 'submissions'"),
+        (["grade", "x", "--task"], "Option '--task' requires an argument"),
+        (["task", "validate", "a", "b"], "Got unexpected extra argument"),
+        (["nosuchcommand"], "No such command 'nosuchcommand'"),
+    ],
+)
+def test_usage_errors_exit_2_with_click_s_message_and_no_traceback(
+    args: list[str], said: str
+) -> None:
+    # The process entry point (grader.cli.run), where a usage error is the CLI's to show.
+    r = assess(*args)
+    assert r.returncode == 2, r.stderr
+    assert "Traceback" not in r.stderr and r.stdout == ""
+    assert r.stderr.rstrip().splitlines()[-1].startswith(f"Error: {said}")
+
+
 def test_bundle_contains_kit_and_nothing_hidden(tmp_path: Path) -> None:
     kit = tmp_path / "kit.zip"
     r = assess("bundle", TASK, "-o", kit)
