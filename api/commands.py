@@ -3,9 +3,8 @@
 The composition lives here, in the upper layer, so the grader never imports the service.
 Command bodies import the service lazily: `assess --help` and the grading commands don't
 pay for FastAPI and SQLAlchemy. Options left unset fall back to ASSESS_* variables.
+Annotations are objects, not strings (see grader.cli).
 """
-
-from __future__ import annotations
 
 import os
 import sys

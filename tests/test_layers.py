@@ -191,3 +191,20 @@ def test_help_renders_without_the_rich_help_formatter() -> None:
     out = _probe(probe)
     assert "validate" in out.stdout, out.stdout
     assert out.stderr.strip().splitlines()[-1] == "[]", out.stderr
+
+
+def test_the_command_modules_annotations_are_objects_not_strings() -> None:
+    """Typer reads every command's signature at each start: string annotations (``from
+    __future__ import annotations``) would be compiled and evaluated there, about 25 ms."""
+    probe = (
+        "import __future__, typing, api.commands, grader.cli, grader.judge.cli\n"
+        "mods = (api.commands, grader.cli, grader.judge.cli)\n"
+        "print([m.__name__ for m in mods"
+        " if isinstance(getattr(m, 'annotations', None), __future__._Feature)])\n"
+        "cmds = [c.callback for a in (grader.cli.app, grader.cli.task_app,"
+        " grader.judge.cli.judge_app) for c in a.registered_commands]\n"
+        "print(sorted(c.__name__ for c in cmds if any(isinstance(v, str)"
+        " for v in c.__annotations__.values())))\n"
+    )
+    out = _probe(probe)
+    assert out.stdout.split("\n")[:2] == ["[]", "[]"], out.stdout

@@ -5,13 +5,11 @@
 
 This module imports only Typer at import time (Rich at the first output): `assess --help`
 loads it, and must not pay for transformers or torch (the providers load them inside the
-commands).
+commands). Its annotations are objects, not strings (see grader.cli).
 Exit status: 0 done; 1 a provider call failed for some judgment; 2 bad input (one line).
 Statuses are raised as SystemExit: the composed CLI runs Click with standalone_mode=False,
 which would turn typer.Exit into a return value and lose the status.
 """
-
-from __future__ import annotations
 
 import json
 import os
@@ -196,14 +194,14 @@ def run_cmd(
 
 def _provider(
     kind: str, model: str | None, base_url: str | None
-) -> tuple[Callable[[], Provider], JudgeConfig]:
+) -> "tuple[Callable[[], Provider], JudgeConfig]":
     """A factory for the provider (made on the first cache miss) and the base configuration."""
     from grader.judge.model import JudgeConfig
 
     if kind == "local":
         from grader.judge.providers.local import MODEL_NAME, LocalProvider
 
-        def local() -> Provider:
+        def local() -> "Provider":
             return LocalProvider()
 
         return local, JudgeConfig(provider="local", model=MODEL_NAME)
@@ -211,13 +209,13 @@ def _provider(
 
     http = HttpProvider(base_url=base_url, model=model)  # checks the settings now
 
-    def remote() -> Provider:
+    def remote() -> "Provider":
         return http
 
     return remote, JudgeConfig(provider="http", model=http.model, base_url=http.base_url)
 
 
-def _write_ratings(run: JudgeRun, path: Path) -> None:
+def _write_ratings(run: "JudgeRun", path: Path) -> None:
     """The ok judgments as review-set rows (grader.judge.agreement's format)."""
     import csv
 
@@ -232,7 +230,7 @@ def _write_ratings(run: JudgeRun, path: Path) -> None:
                     w.writerow([run.task, j.criterion, sub.submission, JUDGE, f"{j.level:g}"])
 
 
-def _print_run(run: JudgeRun) -> None:
+def _print_run(run: "JudgeRun") -> None:
     from rich.table import Table
 
     for sub in run.submissions:
