@@ -74,6 +74,8 @@ HOLD_DIR = "/.assess-hold"
 # A run whose areas are held by a container still starting waits for this line before its
 # command begins; the command then reads from /dev/null, as any run's command does.
 RUN_GATE = ["sh", "-c", 'read -r _ && exec "$@" </dev/null', "sh"]
+# The Docker SDK's base URL for an engine on a local socket (unix socket or named pipe).
+LOCAL_SOCKET_URL = "http+docker://"
 # How long the log may still arrive after a held command ended (output in flight).
 DRAIN_AFTER_S = 1.0
 
@@ -90,6 +92,10 @@ def _client(timeout: int = API_TIMEOUT_S) -> docker.DockerClient:
         raise EngineUnavailable(
             f"no Docker engine answers ({type(e).__name__}); run scripts/ensure-docker.sh"
         ) from None
+    if client.api.base_url.startswith(LOCAL_SOCKET_URL):
+        # No proxy or .netrc applies to the engine's own socket, and requests would look for
+        # them in the whole environment on every call: ~13% of a grading's CPU in this process.
+        client.api.trust_env = False
     return client
 
 
