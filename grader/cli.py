@@ -82,13 +82,18 @@ def user_errors() -> Iterator[None]:
         raise CliExit(2) from None
 
 
-def _one_line(s: str) -> str:
-    """Untrusted text as one printable line: cleaned (grader.text), rich markup escaped."""
-    from rich.markup import escape
-
+def _plain_line(s: str) -> str:
+    """Untrusted text as one printable line (grader.text's cleaning), for plain output."""
     from grader.text import clean_text
 
-    return escape(" ".join(clean_text(s).split()))
+    return " ".join(clean_text(s).split())
+
+
+def _one_line(s: str) -> str:
+    """Untrusted text as one printable line, rich markup escaped (for a Rich console)."""
+    from rich.markup import escape
+
+    return escape(_plain_line(s))
 
 
 def _sandbox() -> "Sandbox":
@@ -259,13 +264,24 @@ def grade_cmd(
             }
             # What reporting needs loads once the gradings are under way, not before their
             # first container starts.
-            _warm_reporting(tables=not as_json)
+            _warm_reporting(tables=many and not as_json)
             if many and not as_json:
                 _show_progress(f"grading {task.id}", futures)
             results = [future.result() for future in futures]
     if as_json:
         docs = [json.loads(r.to_json()) for r, _ in results]
         sys.stdout.write(json.dumps(docs[0] if len(docs) == 1 else docs, indent=2) + "\n")
+    elif not many:
+        # One grading is two plain lines; Rich (~40 ms of the command) is for the table.
+        (report, paths), sub = results[0], submissions[0]
+        lines = [
+            f"{task.id} {task.spec.version}  {_plain_line(str(sub))}: {report.status.value}, "
+            f"{_fmt(report.score)} / {report.max_score:g} in {report.timings.total:.1f} s",
+            f"report: {paths['html']}",
+        ]
+        if report.explanation != COMPLETED:
+            lines.append(_plain_line(report.explanation))
+        sys.stdout.write("\n".join(lines) + "\n")
     else:
         from rich.table import Table
 
@@ -477,7 +493,7 @@ def _show_progress(
 
 
 def _warm_reporting(*, tables: bool) -> None:
-    """Load the report's renderer and template, and Rich for the summary table."""
+    """Load the report's renderer and template, and Rich if a summary table follows."""
     from grader import render
 
     render.warm()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import zipfile
@@ -156,6 +157,34 @@ def test_grade_table_and_zip(sandbox: Sandbox, tmp_path: Path) -> None:
     r = assess("grade", "--task", TASK, "--out", tmp_path / "r", z)
     assert r.returncode == 0, r.stderr
     assert "graded" in r.stdout and "10 / 10" in r.stdout
+
+
+@pytest.mark.docker
+def test_one_grading_prints_two_plain_lines_without_loading_rich(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    probe = (
+        "import sys\n"
+        "from grader.cli import app, run\n"
+        "try:\n    run(app)\nexcept SystemExit as e:\n    code = e.code\n"
+        "rich = sorted(m for m in sys.modules if m.split('.')[0] == 'rich')\n"
+        "print(code, rich, file=sys.stderr)\n"
+    )
+    args = ["grade", "--task", str(TASK), str(TASK / "solution"), "-o", str(tmp_path)]
+    r = subprocess.run(
+        [sys.executable, "-c", probe, *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        timeout=600,
+        check=False,
+    )
+    assert r.stderr.strip().splitlines()[-1] == "0 []", r.stderr
+    first, second = r.stdout.splitlines()
+    assert re.fullmatch(
+        rf"py-exec 1\.0\.0  {re.escape(str(TASK))}/solution: graded, 10 / 10 in \d+\.\d s", first
+    )
+    assert second == f"report: {tmp_path / 'py-exec' / 'solution.html'}"
 
 
 @pytest.mark.docker
