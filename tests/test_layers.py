@@ -197,7 +197,7 @@ def test_the_command_modules_annotations_are_objects_not_strings() -> None:
     """Typer reads every command's signature at each start: string annotations (``from
     __future__ import annotations``) would be compiled and evaluated there, about 25 ms."""
     probe = (
-        "import __future__, typing, api.commands, grader.cli, grader.judge.cli\n"
+        "import __future__, api.commands, grader.cli, grader.judge.cli\n"
         "mods = (api.commands, grader.cli, grader.judge.cli)\n"
         "print([m.__name__ for m in mods"
         " if isinstance(getattr(m, 'annotations', None), __future__._Feature)])\n"

@@ -74,7 +74,8 @@ HOLD_DIR = "/.assess-hold"
 # A run whose areas are held by a container still starting waits for this line before its
 # command begins; the command then reads from /dev/null, as any run's command does.
 RUN_GATE = ["sh", "-c", 'read -r _ && exec "$@" </dev/null', "sh"]
-# The Docker SDK's base URL for an engine on a local socket (unix socket or named pipe).
+# The Docker SDK's base URL for an engine it reaches without HTTP proxies (a unix socket, a
+# named pipe, or SSH).
 LOCAL_SOCKET_URL = "http+docker://"
 # How long the log may still arrive after a held command ended (output in flight).
 DRAIN_AFTER_S = 1.0

@@ -10,8 +10,8 @@ import requests.utils
 
 from grader.pipeline import grade
 from grader.report import Status
-from grader.sandbox import docker_sandbox
 from grader.sandbox.base import Sandbox
+from grader.sandbox.docker import DockerSandbox
 from grader.task import load_task
 from tests.conftest import FIXTURE_TASKS
 
@@ -25,13 +25,13 @@ def test_a_grading_on_the_local_socket_reads_no_proxy_or_netrc_settings(
     def forbidden(*_: Any, **__: Any) -> Any:
         raise AssertionError("the engine client consulted the environment")
 
-    sb = docker_sandbox()
-    assert sb.client.api.base_url.startswith("http+docker://")
+    assert isinstance(sandbox, DockerSandbox)
+    assert sandbox.client.api.base_url.startswith("http+docker://")
     monkeypatch.setattr(requests.utils, "get_environ_proxies", forbidden)
     monkeypatch.setattr(requests.utils, "should_bypass_proxies", forbidden)
     monkeypatch.setattr(requests.sessions, "get_netrc_auth", forbidden)
     monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
     monkeypatch.setenv("ALL_PROXY", "http://127.0.0.1:9")
     task = load_task(FIXTURE_TASKS / "py-exec")
-    report = grade(task, task.solution, sandbox=sb)
+    report = grade(task, task.solution, sandbox=sandbox)
     assert report.status == Status.graded and report.score == report.max_score
