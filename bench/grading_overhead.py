@@ -31,6 +31,7 @@ from grader.images import image_ref  # noqa: E402
 from grader.pipeline import grade  # noqa: E402
 from grader.report import Status  # noqa: E402
 from grader.sandbox import docker_sandbox  # noqa: E402
+from grader.sandbox.docker import NO_NETWORK  # noqa: E402
 from grader.task import load_task  # noqa: E402
 
 TASK = REPO / "tests" / "fixtures" / "tasks" / "py-exec"
@@ -47,7 +48,7 @@ def bare_pair(client: docker.DockerClient, image: str) -> float:
     t = time.perf_counter()
     for _ in range(2):
         client.containers.run(
-            image, ["python", "-c", "pass"], remove=True, network_mode="none", user="1000:1000"
+            image, ["python", "-c", "pass"], remove=True, user="1000:1000", **NO_NETWORK
         )
     return time.perf_counter() - t
 

@@ -35,6 +35,7 @@ from bench.liveservice import (  # noqa: E402
     settings_for,
 )
 from grader.images import image_ref  # noqa: E402
+from grader.sandbox.docker import NO_NETWORK  # noqa: E402
 from grader.task import load_task  # noqa: E402
 
 RATIO_TARGET = 0.85  # issue "throughput near the container floor"
@@ -47,7 +48,7 @@ def floor_rate(image: str, pairs: int, parallel: int) -> tuple[int, float]:
     def pair(_: int) -> None:
         for _phase in range(2):
             client.containers.run(
-                image, ["python", "-c", "pass"], remove=True, network_mode="none", user="1000:1000"
+                image, ["python", "-c", "pass"], remove=True, user="1000:1000", **NO_NETWORK
             )
 
     pair(0)  # warm
