@@ -14,6 +14,7 @@ from typing import IO, Any
 import docker
 import docker.errors
 
+from grader.engine_client import tuned
 from grader.errors import ImageError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -81,7 +82,7 @@ def engine(timeout: float) -> Iterator[Any]:
         ImageError: No Docker engine answers.
     """
     try:
-        client = docker.from_env(timeout=timeout)
+        client = tuned(docker.from_env(timeout=timeout))
     except (docker.errors.DockerException, OSError) as exc:
         raise ImageError(
             f"no Docker engine answers ({one_line(str(exc))}); start one with "

@@ -34,6 +34,7 @@ from docker.types import DeviceRequest
 from docker.types import Mount as DockerMount
 from docker.utils.socket import frames_iter
 
+from grader.engine_client import tuned
 from grader.errors import EngineUnavailable, IntakeError, SandboxError
 from grader.member_names import check_member_name
 from grader.sandbox import host_export
@@ -80,9 +81,6 @@ RUN_GATE = ["sh", "-c", 'read -r _ && exec "$@" </dev/null', "sh"]
 # sandbox that "none" then leaves empty), about 160 ms of machine CPU per container. The
 # benchmarks' floors start their bare containers with the same settings.
 NO_NETWORK: Mapping[str, object] = {"network_mode": "none", "network_disabled": True}
-# The Docker SDK's base URL for an engine it reaches without HTTP proxies (a unix socket, a
-# named pipe, or SSH).
-LOCAL_SOCKET_URL = "http+docker://"
 # How long the log may still arrive after a held command ended (output in flight).
 DRAIN_AFTER_S = 1.0
 
@@ -99,11 +97,7 @@ def _client(timeout: int = API_TIMEOUT_S) -> docker.DockerClient:
         raise EngineUnavailable(
             f"no Docker engine answers ({type(e).__name__}); run scripts/ensure-docker.sh"
         ) from None
-    if client.api.base_url.startswith(LOCAL_SOCKET_URL):
-        # No proxy or .netrc applies to the engine's own socket, and requests would look for
-        # them in the whole environment on every call: ~13% of a grading's CPU in this process.
-        client.api.trust_env = False
-    return client
+    return tuned(client)
 
 
 # The engine's runtimes, asked once per client: the service builds a sandbox per grading on

@@ -1,13 +1,17 @@
-"""The sandbox's engine client: no environment lookups on the local socket, no network setup."""
+"""The sandbox's engine client: on the local socket, no environment lookups and one pool of
+connections; no network setup for its containers."""
 
 from __future__ import annotations
 
+import socket
 from typing import Any
 
+import docker
 import pytest
 import requests.sessions
 import requests.utils
 
+from grader.engine_client import OneSocketPool, tuned
 from grader.pipeline import grade
 from grader.report import Status
 from grader.sandbox.base import Sandbox
@@ -60,3 +64,38 @@ def test_every_container_of_a_grading_has_networking_disabled(
     for attrs in seen:
         assert attrs["Config"]["NetworkDisabled"] is True
         assert attrs["HostConfig"]["NetworkMode"] == "none"
+
+
+@pytest.mark.docker
+def test_a_grading_reuses_its_connections_to_the_engine(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The SDK pools connections per URL, and a grading's URLs name its containers: without
+    # one pool for the socket, 15 of its ~20 calls each opened a connection.
+    assert isinstance(sandbox, DockerSandbox)
+    task = load_task(FIXTURE_TASKS / "py-exec")
+    grade(task, task.solution, sandbox=sandbox)  # the pool holds what a grading needs
+    connect, opened = socket.socket.connect, []
+
+    def counting(self: socket.socket, address: Any) -> Any:
+        if self.family == socket.AF_UNIX:
+            opened.append(address)
+        return connect(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", counting)
+    for _ in range(3):
+        report = grade(task, task.solution, sandbox=sandbox)
+        assert report.status == Status.graded and report.score == report.max_score
+    # Each phase's attach takes its connection over for the output stream.
+    assert len(opened) <= 3 * 2, opened
+
+
+def test_an_engine_elsewhere_keeps_the_sdk_defaults() -> None:
+    # Proxies may apply to a TCP engine, and its pools are the SDK's own.
+    client = docker.DockerClient(base_url="tcp://127.0.0.1:9", version="1.41")
+    try:
+        assert tuned(client) is client
+        assert client.api.trust_env is True
+        assert not isinstance(client.api.get_adapter("http://127.0.0.1:9"), OneSocketPool)
+    finally:
+        client.close()
