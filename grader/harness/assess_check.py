@@ -22,10 +22,14 @@ import json
 import math
 import os
 import sys
-import traceback
 from dataclasses import asdict, dataclass, is_dataclass
 from pathlib import Path
-from typing import Any
+
+# Every check container starts this file: traceback is imported for a failure only, and
+# typing only by type checkers.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 RESULT_DIR = Path(os.environ.get("ASSESS_RESULT", "/result"))
 # Submission-controlled text quoted in feedback is clipped to this by default.
@@ -157,11 +161,12 @@ def main() -> int:
     try:
         module = _load_check_module(grading / "check.py")
         checks = module.check(ctx)
-        # is_dataclass, not isinstance: check.py's `assess_check.Check` is another class
-        # object than this file's `__main__.Check`.
+        # is_dataclass, not isinstance: check.py may return its own dataclasses or dicts.
         rows = [asdict(c) if is_dataclass(c) else dict(c) for c in checks]
         (RESULT_DIR / "checks.json").write_text(json.dumps({"checks": rows}), encoding="utf-8")
     except Exception:
+        import traceback
+
         (RESULT_DIR / "error.json").write_text(
             json.dumps({"error": traceback.format_exc(limit=20)}), encoding="utf-8"
         )
@@ -171,4 +176,7 @@ def main() -> int:
 
 
 if __name__ == "__main__":
+    # check.py's `from assess_check import ...` gets this module, not a second copy of it
+    # (another import, and other Check and Context classes).
+    sys.modules.setdefault("assess_check", sys.modules[__name__])
     sys.exit(main())
