@@ -472,16 +472,10 @@ class DockerSandbox(Sandbox):
                 mounts.append(DockerMount(f"{HOLD_DIR}/{i}", volume, type="volume", read_only=True))
         device_requests = [DeviceRequest(count=-1, capabilities=[["gpu"]])] if lim.gpu else None
         mem = f"{lim.memory_mb}m"
+        api = self.client.api
         try:
-            return self.client.containers.create(
-                req.image,
-                HOLD_COMMAND if held else list(req.command),
-                name=name,
-                user="0:0" if held else req.user,
-                working_dir=req.workdir,
-                environment=dict(req.env),
-                hostname="sandbox",
-                **NO_NETWORK,
+            host_config = api.create_host_config(
+                network_mode=NO_NETWORK["network_mode"],
                 cap_drop=["ALL"],
                 security_opt=["no-new-privileges"],
                 read_only=True,
@@ -499,11 +493,28 @@ class DockerSandbox(Sandbox):
                 device_requests=device_requests,
                 # No logging driver: output is read live through attach, within a bound.
                 log_config={"type": "none", "config": {}},
+                runtime=self.runtime,
+            )
+            # The low-level call: the collection's `create` inspects the new container
+            # (another round trip) for attributes nothing here reads before a `reload`.
+            created = api.create_container(
+                req.image,
+                HOLD_COMMAND if held else list(req.command),
+                name=name,
+                user="0:0" if held else req.user,
+                working_dir=req.workdir,
+                environment=dict(req.env),
+                hostname="sandbox",
+                network_disabled=NO_NETWORK["network_disabled"],
                 labels={LABEL: req.label or "run", OWNER_LABEL: self.owner},
                 stdin_open=gated,
                 tty=False,
-                runtime=self.runtime,
+                host_config=host_config,
+                # The environment is exactly the request's: no proxy settings from the
+                # engine client's configuration (the container has no network anyway).
+                use_config_proxy=False,
             )
+            return self.client.containers.prepare_model({"Id": created["Id"], "Name": name})
         except docker.errors.ImageNotFound:
             raise SandboxError(
                 f"image {req.image!r} is not built; run `assess images build`"
