@@ -82,7 +82,8 @@ class DockerGrading:
     leftovers of this process's finished gradings, and anything owned by a dead process.
     A grading that ended in an error is reaped after at once; one that ended well removed
     all it made, so the listing (two engine calls, ~12 ms of CPU) runs at most every
-    :data:`REAP_EVERY_S` then.
+    :data:`REAP_EVERY_S` then, unless the last look could not finish (the engine away, a
+    removal refused): then the next grading looks again, whatever its end.
     """
 
     def __init__(self, runtime: str = "") -> None:
@@ -126,6 +127,8 @@ class DockerGrading:
 
     def reap(self) -> None:
         """Remove what finished or dead gradings left in the engine (best effort, logged)."""
+        from docker.errors import NotFound
+
         from grader.sandbox.docker import OWNER_LABEL
 
         try:
@@ -146,18 +149,26 @@ class DockerGrading:
                 if gone(owner):
                     try:
                         c.remove(force=True, v=True)
-                    except Exception:  # NotFound is fine; anything else: next time
+                    except NotFound:  # removed meanwhile (by its own grading): done
+                        pass
+                    except Exception:  # anything else: next time
                         failed.add(owner)
             for v in client.volumes.list(filters=flt):
                 owner = (v.attrs.get("Labels") or {}).get(OWNER_LABEL, "")
                 if gone(owner):
                     try:
                         v.remove(force=True)
+                    except NotFound:
+                        pass
                     except Exception:
                         failed.add(owner)
             with self._lock:
                 self._finished -= finished - failed
-        except Exception as e:  # the engine is away: the next call tries again
+                if failed:  # refused this time: the next grading looks again
+                    self._reap_after = 0.0
+        except Exception as e:  # the engine is away: the next grading looks again
+            with self._lock:
+                self._reap_after = 0.0
             log.warning("could not clean up sandbox leftovers: %s: %s", type(e).__name__, e)
 
 

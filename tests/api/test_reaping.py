@@ -1,5 +1,6 @@
 """The service's Docker grading cleans up what gradings leave in the engine: at once after a
-grading that ended in an error, at most every REAP_EVERY_S after gradings that ended well."""
+grading that ended in an error, at most every REAP_EVERY_S after gradings that ended well,
+and after any grading when the last look could not finish."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from types import SimpleNamespace
 
 import docker.errors
 import pytest
+import requests
+from docker.models.containers import ContainerCollection
 
 from api import services as services_module
 from api.services import DockerGrading
@@ -94,3 +97,28 @@ def test_gradings_reap_leftovers_at_once_after_an_error_and_now_and_then_otherwi
     monkeypatch.setattr(services_module, "time", SimpleNamespace(monotonic=lambda: later))
     grade(good, Status.graded)  # the interval has passed: this one looks
     assert not _exists(sandbox, third)
+
+
+def test_a_look_that_could_not_finish_is_made_again_by_the_next_grading(
+    sandbox: Sandbox,
+    leave: Callable[[], str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The engine restarting under a grading: the grading ends in an error and its look for
+    # leftovers fails too. The next grading, even one that ends well, must look again.
+    assert isinstance(sandbox, DockerSandbox)
+    good, broken = load_task(PY_EXEC), load_task(_broken_task(tmp_path))
+    grading = DockerGrading()
+    grading(good, good.solution, tmp_path / "out0")  # the process's first look, done
+
+    def engine_away(*_: object, **__: object) -> object:
+        raise requests.ConnectionError("Connection aborted")
+
+    left = leave()
+    with monkeypatch.context() as away:
+        away.setattr(ContainerCollection, "list", engine_away)
+        assert grading(broken, good.solution, tmp_path / "out1").status == Status.error
+    assert _exists(sandbox, left)  # its look failed
+    assert grading(good, good.solution, tmp_path / "out2").status == Status.graded
+    assert not _exists(sandbox, left)
