@@ -34,7 +34,7 @@ from docker.types import DeviceRequest
 from docker.types import Mount as DockerMount
 from docker.utils.socket import frames_iter
 
-from grader.engine_client import tuned
+from grader.engine_client import LOCAL_SOCKET_URL, tuned
 from grader.errors import EngineUnavailable, IntakeError, SandboxError
 from grader.member_names import check_member_name
 from grader.sandbox import host_export
@@ -817,7 +817,7 @@ class DockerSandbox(Sandbox):
         return exit_code == 137 and peak is not None and peak >= 0.9 * memory_mb * 1024 * 1024
 
     def _local(self) -> bool:
-        return str(getattr(self.client.api, "base_url", "")).startswith("http+docker://")
+        return str(getattr(self.client.api, "base_url", "")).startswith(LOCAL_SOCKET_URL)
 
     def _wait(
         self, container: Any, request: RunRequest, started: float, stats: dict[str, float]
@@ -846,7 +846,7 @@ class DockerSandbox(Sandbox):
         The threads are read from the container's cgroup, not from `docker top`: under a
         user-space kernel (gVisor) the pids `top` reports are the guest's, not the host's,
         and every runtime's host threads (gVisor's sentry included) live in that cgroup."""
-        if not str(getattr(self.client.api, "base_url", "")).startswith("http+docker://"):
+        if not self._local():
             return None
         try:
             container.reload()
