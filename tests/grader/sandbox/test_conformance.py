@@ -291,6 +291,23 @@ def test_overload_judgement() -> None:
     assert not overloaded(cpu_s=1.0, wall_s=10.0, cpus=1.0, run_delay_s=None)  # remote engine
 
 
+def test_a_command_that_runs_a_while_reports_its_peak_memory_and_cpu(sandbox: Sandbox) -> None:
+    # Stats are read once a command has run for a while (the engine samples about once a
+    # second); a command of a few seconds gets them.
+    code = (
+        "import time; b = bytearray(64 << 20); t = time.process_time()\n"
+        "while time.process_time() - t < 2.5: pass"
+    )
+    r = sandbox.run(
+        RunRequest(
+            image=IMAGE, command=["python", "-c", code], limits=Limits(memory_mb=256, wall_s=30)
+        )
+    )
+    assert r.exit_code == 0, r.log
+    assert r.peak_memory is not None and r.peak_memory >= 64 << 20, r.peak_memory
+    assert r.cpu_seconds is not None and r.cpu_seconds >= 0.5, r.cpu_seconds
+
+
 def test_memory_limit_ooms(sandbox: Sandbox) -> None:
     r = sandbox.run(
         RunRequest(

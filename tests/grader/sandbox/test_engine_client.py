@@ -20,6 +20,13 @@ from grader.task import load_task
 from tests.conftest import FIXTURE_TASKS
 
 
+def grade_solution(sandbox: Sandbox) -> None:
+    """Grade py-exec's solution: full marks."""
+    task = load_task(FIXTURE_TASKS / "py-exec")
+    report = grade(task, task.solution, sandbox=sandbox)
+    assert report.status == Status.graded and report.score == report.max_score
+
+
 @pytest.mark.docker
 def test_a_grading_on_the_local_socket_reads_no_proxy_or_netrc_settings(
     sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
@@ -36,9 +43,7 @@ def test_a_grading_on_the_local_socket_reads_no_proxy_or_netrc_settings(
     monkeypatch.setattr(requests.sessions, "get_netrc_auth", forbidden)
     monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
     monkeypatch.setenv("ALL_PROXY", "http://127.0.0.1:9")
-    task = load_task(FIXTURE_TASKS / "py-exec")
-    report = grade(task, task.solution, sandbox=sandbox)
-    assert report.status == Status.graded and report.score == report.max_score
+    grade_solution(sandbox)
 
 
 @pytest.mark.docker
@@ -57,9 +62,7 @@ def test_every_container_of_a_grading_has_networking_disabled(
         return created
 
     monkeypatch.setattr(api, "create_container", recording)
-    task = load_task(FIXTURE_TASKS / "py-exec")
-    report = grade(task, task.solution, sandbox=sandbox)
-    assert report.status == Status.graded and report.score == report.max_score
+    grade_solution(sandbox)
     assert len(seen) == 2  # the run and the check
     for attrs in seen:
         assert attrs["Config"]["NetworkDisabled"] is True
@@ -73,8 +76,7 @@ def test_a_grading_reuses_its_connections_to_the_engine(
     # The SDK pools connections per URL, and a grading's URLs name its containers: without
     # one pool for the socket, 15 of its ~20 calls each opened a connection.
     assert isinstance(sandbox, DockerSandbox)
-    task = load_task(FIXTURE_TASKS / "py-exec")
-    grade(task, task.solution, sandbox=sandbox)  # the pool holds what a grading needs
+    grade_solution(sandbox)  # the pool holds what a grading needs
     connect, opened = socket.socket.connect, []
 
     def counting(self: socket.socket, address: Any) -> Any:
@@ -84,8 +86,7 @@ def test_a_grading_reuses_its_connections_to_the_engine(
 
     monkeypatch.setattr(socket.socket, "connect", counting)
     for _ in range(3):
-        report = grade(task, task.solution, sandbox=sandbox)
-        assert report.status == Status.graded and report.score == report.max_score
+        grade_solution(sandbox)
     # Each phase's attach takes its connection over for the output stream.
     assert len(opened) <= 3 * 2, opened
 
@@ -99,3 +100,23 @@ def test_an_engine_elsewhere_keeps_the_sdk_defaults() -> None:
         assert not isinstance(client.api.get_adapter("http://127.0.0.1:9"), OneSocketPool)
     finally:
         client.close()
+
+
+@pytest.mark.docker
+def test_a_quick_grading_asks_the_engine_for_no_stats(
+    sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The engine samples a container about once a second: a stats stream for a command that
+    # ends sooner costs a request, a thread and the engine's collector, and rarely gets data.
+    assert isinstance(sandbox, DockerSandbox)
+    api = sandbox.client.api
+    send, paths = api.send, []
+
+    def recording(request: Any, **kwargs: Any) -> Any:
+        paths.append(request.path_url)
+        return send(request, **kwargs)
+
+    monkeypatch.setattr(api, "send", recording)
+    grade_solution(sandbox)
+    assert any("/wait" in p for p in paths)  # the recording sees the grading's calls
+    assert not [p for p in paths if "/stats" in p], paths
