@@ -12,7 +12,7 @@ import json
 import logging
 import re
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import NoReturn
@@ -27,6 +27,7 @@ from fastapi.exception_handlers import (
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -211,6 +212,40 @@ class DropEmptyQuery:
         await self.app(scope, receive, send)
 
 
+class SecurityHeaders:
+    """The headers every answer carries, set on its start message (a plain ASGI middleware:
+    Starlette's ``@app.middleware("http")`` runs each request through a task group and
+    memory streams).
+
+    Pages and JSON carry tokens (invitation links, CSRF tokens) and applicants' data: no
+    cache, shared or private, may keep them; only the static assets are cacheable. Pages
+    also get the content security policy and may be framed only by the service itself."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        cacheable = scope.get("path", "").startswith(PUBLIC_ASSETS)
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(raw=list(message.get("headers", [])))
+                if not cacheable:
+                    headers["Cache-Control"] = "no-store"
+                headers.setdefault("X-Content-Type-Options", "nosniff")
+                headers.setdefault("Referrer-Policy", "same-origin")
+                if headers.get("content-type", "").startswith("text/html"):
+                    headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+                    headers.setdefault("Content-Security-Policy", PAGE_CSP)
+                message = {**message, "headers": headers.raw}
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
 class _Refused(Exception):
     pass
 
@@ -364,21 +399,8 @@ def create_app(settings: Settings | None = None, *, grade_fn: GradeFn | None = N
             return error_page(request, 500, "The server failed to answer this request.")
         return JSONResponse({"detail": "internal server error"}, status_code=500)
 
-    @app.middleware("http")
-    async def _headers(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        response = await call_next(request)
-        # Pages and JSON carry tokens (invitation links, CSRF tokens) and applicants' data:
-        # no cache, shared or private, may keep them. Only the static assets are cacheable.
-        if not request.url.path.startswith(PUBLIC_ASSETS):
-            response.headers["Cache-Control"] = "no-store"
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        if response.headers.get("content-type", "").startswith("text/html"):
-            response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
-            response.headers.setdefault("Content-Security-Policy", PAGE_CSP)
-        return response
+    # Outermost of ours: every answer of the app leaves through it.
+    app.add_middleware(SecurityHeaders)
 
     return app
 
