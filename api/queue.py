@@ -26,11 +26,19 @@ from api.job_queue import GRADE_TASK
 from api.job_queue import JobQueue as JobQueue  # re-exported: the queues' contract
 from api.judging import QUEUE as JUDGE_QUEUE
 from api.models import Job
-from api.services import Services, holder_is_dead
+from api.services import DockerGrading, Services, holder_is_dead
 
 log = logging.getLogger("assess.queue")
 POLL_S = 1.0
 RESEND_S = 2.0
+
+
+def preparing(workers: int) -> int:
+    """Threads the pool adds to its `workers` on the Docker sandbox: gradings that create,
+    start and remove their containers, and write their results, while `workers` commands
+    run. A grading spends most of its time outside its commands (two container starts, two
+    removals, the report); with only `workers` threads the cores idled through those steps."""
+    return max(1, workers // 2)
 
 
 def pool_size(configured: int, task_cpus: list[float]) -> int:
@@ -41,13 +49,23 @@ def pool_size(configured: int, task_cpus: list[float]) -> int:
 
 
 class InProcessQueue:
-    """Threads in this process that claim queued jobs from the database."""
+    """Threads in this process that claim queued jobs from the database.
+
+    `workers` is how many gradings run their commands at once (each command gets the CPUs
+    its task's limits give it). On the Docker sandbox the pool runs :func:`preparing` more
+    gradings than that, which wait for one of the `workers` command slots only to run a
+    command; with a stand-in grading function it runs exactly `workers`."""
 
     name = "in-process"
 
     def __init__(self, services: Services, workers: int, judge_workers: int | None = None) -> None:
         self.services = services
         self.workers = workers
+        self.threads = workers
+        grade = services.grade_fn
+        if workers and isinstance(grade, DockerGrading):
+            grade.run_commands_at_most(workers)
+            self.threads = workers + preparing(workers)
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -67,7 +85,7 @@ class InProcessQueue:
             )
         if self.services.reap is not None:
             self.services.reap()  # containers of the gradings that the dead process ran
-        for i in range(self.workers):
+        for i in range(self.threads):
             t = threading.Thread(target=self._loop, name=f"assess-worker-{i}", daemon=True)
             t.start()
             self._threads.append(t)
@@ -93,8 +111,8 @@ class InProcessQueue:
         if self.workers == 0:
             return "ok (enqueue only: no in-process workers)" + self.judge.health_suffix()
         alive = sum(t.is_alive() for t in self._threads)
-        if alive != self.workers:
-            return f"{alive}/{self.workers} workers alive"
+        if alive != self.threads:
+            return f"{alive}/{self.threads} workers alive"
         return "ok" + self.judge.health_suffix()
 
     def _next(self) -> int | None:

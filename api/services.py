@@ -93,6 +93,9 @@ class DockerGrading:
 
         self._lock = threading.Lock()
         self._client: Any = None
+        # Set by the in-process pool: how many gradings' commands may run at once, when it
+        # runs more gradings than that (see :meth:`run_commands_at_most`).
+        self.slots: threading.Semaphore | None = None
         self._finished: set[str] = set()  # owners whose grading ended; reaped when possible
         self._reap_after = 0.0  # monotonic time after which a good grading reaps again
 
@@ -111,7 +114,7 @@ class DockerGrading:
         from grader.report import Status
         from grader.sandbox.docker import DockerSandbox
 
-        sandbox = DockerSandbox(self._docker(), runtime=self.runtime)
+        sandbox = DockerSandbox(self._docker(), runtime=self.runtime, slots=self.slots)
         sandbox.owner = f"{process_name('assess')}:{uuid.uuid4().hex[:12]}"
         clean = False
         try:
@@ -124,6 +127,13 @@ class DockerGrading:
                 due = not clean or time.monotonic() >= self._reap_after
             if due:
                 self.reap()
+
+    def run_commands_at_most(self, n: int) -> None:
+        """Let at most `n` of this process's gradings run their commands at once, however
+        many gradings it runs at once (the rest create, start and remove containers)."""
+        import threading
+
+        self.slots = threading.BoundedSemaphore(n)
 
     def reap(self) -> None:
         """Remove what finished or dead gradings left in the engine (best effort, logged)."""

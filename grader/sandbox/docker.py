@@ -406,14 +406,24 @@ class DockerSandbox(Sandbox):
     name = "docker"
 
     def __init__(
-        self, client: docker.DockerClient | None = None, *, runtime: str | None = None
+        self,
+        client: docker.DockerClient | None = None,
+        *,
+        runtime: str | None = None,
+        slots: threading.Semaphore | None = None,
     ) -> None:
         """`runtime`: an OCI runtime registered with the engine for the runs, e.g. ``runsc``
         (gVisor: a user-space kernel between the submission and the host's). The default is
-        the engine's (runc). The scratch holder only sleeps and stays on the default."""
+        the engine's (runc). The scratch holder only sleeps and stays on the default.
+
+        `slots`: shared by sandboxes grading at once, it bounds how many of their commands
+        run at once (each holds a slot from its first instruction to its end), so that
+        more gradings than that can create, start and remove their containers meanwhile
+        while each command still gets the CPUs its limits give it."""
         self.client = client or _client()
         self.owner = uuid.uuid4().hex
         self.runtime = runtime or None
+        self.slots = slots
         if self.runtime is not None:
             self.name = f"docker+{self.runtime}"
             known = _runtimes(self.client)
@@ -634,9 +644,12 @@ class DockerSandbox(Sandbox):
         whatever happened."""
         container, label = launched.container, launched.label
         stats: dict[str, float] = {}
+        slot = contextlib.ExitStack()  # held while the command runs
         try:
             try:
                 if starting is None:
+                    if gate is None:  # the command begins with the container
+                        slot.enter_context(self._slot(label))
                     with span(f"{label}.start"):
                         container.start()
                 else:
@@ -656,6 +669,7 @@ class DockerSandbox(Sandbox):
                         f"{e.explanation}"
                     ) from None
             if gate is not None:
+                slot.enter_context(self._slot(label))
                 _send_line(launched.sock, gate)
             started = time.monotonic()
             launched.stats = _StatsReader(self.client.api, container.id, stats)
@@ -666,6 +680,7 @@ class DockerSandbox(Sandbox):
                 with contextlib.suppress(docker.errors.APIError):
                     container.kill()
                 container.wait(timeout=KILL_GRACE_S)
+            slot.close()  # the command is over
             wall = time.monotonic() - started
             with span(f"{label}.inspect"):
                 launched.threads[0].join(timeout=KILL_GRACE_S)
@@ -689,6 +704,7 @@ class DockerSandbox(Sandbox):
         except requests.RequestException as e:
             raise SandboxError(f"lost the Docker engine during the {label} phase: {e}") from None
         finally:
+            slot.close()
             with span(f"{label}.remove"):
                 launched.remove()
 
@@ -704,6 +720,7 @@ class DockerSandbox(Sandbox):
         stats: dict[str, float] = {}
         kept = False
         reader: _StatsReader | None = None
+        slot = contextlib.ExitStack()  # held while the command runs
         try:
             try:
                 with span(f"{label}.start"):
@@ -714,6 +731,7 @@ class DockerSandbox(Sandbox):
                 ) from None
             reader = _StatsReader(self.client.api, container.id, stats)
             api = self.client.api
+            slot.enter_context(self._slot(label))
             with span(f"{label}.exec"):
                 try:
                     exec_id = api.exec_create(
@@ -738,6 +756,7 @@ class DockerSandbox(Sandbox):
             run_delay = self._run_delay(container) if limit == "wall" else None
             with span(f"{label}.pause"):
                 _freeze(container)  # the command (at a limit) and anything it left
+            slot.close()  # the command is over
             wall = time.monotonic() - started
             drain.join(timeout=DRAIN_AFTER_S)
             info = api.exec_inspect(exec_id)
@@ -769,6 +788,7 @@ class DockerSandbox(Sandbox):
         except requests.RequestException as e:
             raise SandboxError(f"lost the Docker engine during the {label} phase: {e}") from None
         finally:
+            slot.close()
             if not kept:
                 with span(f"{label}.remove"):
                     _remove(container)
@@ -824,6 +844,19 @@ class DockerSandbox(Sandbox):
         if kills is not None:
             return kills > 0
         return exit_code == 137 and peak is not None and peak >= 0.9 * memory_mb * 1024 * 1024
+
+    @contextlib.contextmanager
+    def _slot(self, label: str) -> Iterator[None]:
+        """One of the shared command slots (see `slots`), for as long as the block runs."""
+        if self.slots is None:
+            yield
+            return
+        with span(f"{label}.slot"):
+            self.slots.acquire()
+        try:
+            yield
+        finally:
+            self.slots.release()
 
     def _local(self) -> bool:
         return str(getattr(self.client.api, "base_url", "")).startswith(LOCAL_SOCKET_URL)

@@ -112,3 +112,25 @@ def test_pool_size_from_cores_and_task_resources() -> None:
     assert pool_size(64, [1.0]) == cores
     assert pool_size(1, [1.0]) == 1
     assert pool_size(64, [float(cores * 2)]) == 1
+
+
+def test_on_docker_the_pool_prepares_gradings_while_its_workers_run_commands(
+    tmp_path: Path,
+) -> None:
+    # Workers = commands at once; on the Docker sandbox the pool runs more gradings, which
+    # take one of the workers' command slots only to run a command. A stand-in grading
+    # function gets exactly the workers it was given.
+    from api.core.config import Settings
+    from api.queue import InProcessQueue, preparing
+    from api.services import DockerGrading, build_services
+
+    settings = Settings(data_dir=tmp_path, secret_key="k", workers=0)
+    docker_grading = DockerGrading()
+    on_docker = InProcessQueue(build_services(settings, docker_grading), 2, judge_workers=0)
+    assert on_docker.workers == 2 and on_docker.threads == 2 + preparing(2) == 3
+    assert docker_grading.slots is not None
+    taken = [docker_grading.slots.acquire(blocking=False) for _ in range(3)]
+    assert taken == [True, True, False]  # two commands at once, however many gradings
+    stand_in = InProcessQueue(build_services(settings, fake_grade), 2, judge_workers=0)
+    assert stand_in.threads == 2
+    assert [preparing(n) for n in (1, 2, 3, 8)] == [1, 1, 1, 4]

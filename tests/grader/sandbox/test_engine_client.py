@@ -4,6 +4,9 @@ connections; no network setup for its containers."""
 from __future__ import annotations
 
 import socket
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import docker
@@ -12,9 +15,10 @@ import requests.sessions
 import requests.utils
 
 from grader.engine_client import OneSocketPool, tuned
+from grader.images import image_ref
 from grader.pipeline import grade
 from grader.report import Status
-from grader.sandbox.base import Sandbox
+from grader.sandbox.base import Limits, RunRequest, Sandbox
 from grader.sandbox.docker import DockerSandbox
 from grader.task import load_task
 from tests.conftest import FIXTURE_TASKS
@@ -120,3 +124,66 @@ def test_a_quick_grading_asks_the_engine_for_no_stats(
     grade_solution(sandbox)
     assert any("/wait" in p for p in paths)  # the recording sees the grading's calls
     assert not [p for p in paths if "/stats" in p], paths
+
+
+class _CountingSlots:
+    """A semaphore that records how many holders it had at most, and how often it was taken."""
+
+    def __init__(self, n: int) -> None:
+        self._inner = threading.BoundedSemaphore(n)
+        self._lock = threading.Lock()
+        self.held = self.most = self.taken = 0
+
+    def acquire(self) -> bool:
+        self._inner.acquire()
+        with self._lock:
+            self.held += 1
+            self.taken += 1
+            self.most = max(self.most, self.held)
+        return True
+
+    def release(self) -> None:
+        with self._lock:
+            self.held -= 1
+        self._inner.release()
+
+
+@pytest.mark.docker
+def test_gradings_at_once_share_the_command_slots(sandbox: Sandbox) -> None:
+    # More gradings than slots: each command (run, then check) waits for one of the slots,
+    # so no more commands than slots ever run at once, and every grading still scores.
+    assert isinstance(sandbox, DockerSandbox)
+    slots = _CountingSlots(1)
+    task = load_task(FIXTURE_TASKS / "py-exec")
+
+    def one(_: int) -> float:
+        own = DockerSandbox(sandbox.client, slots=slots)  # type: ignore[arg-type]
+        report = grade(task, task.solution, sandbox=own)
+        assert report.status == Status.graded, report.error
+        return report.score
+
+    with ThreadPoolExecutor(3) as pool:
+        scores = list(pool.map(one, range(6)))
+    assert scores == [10.0] * 6
+    assert slots.most == 1 and slots.held == 0
+    assert slots.taken == 6 * 2  # the run's command and the check's, of each grading
+
+
+@pytest.mark.docker
+def test_a_command_waiting_for_a_slot_is_not_charged_for_the_wait(sandbox: Sandbox) -> None:
+    # The limits count from the command's first instruction: a wait for a slot (all taken by
+    # other gradings' commands) is not run time.
+    assert isinstance(sandbox, DockerSandbox)
+    slots = threading.BoundedSemaphore(1)
+    own = DockerSandbox(sandbox.client, slots=slots)
+    request = RunRequest(
+        image=image_ref("cpu"), command=["python", "-c", "pass"], limits=Limits(wall_s=1)
+    )
+    slots.acquire()
+    with ThreadPoolExecutor(1) as pool:
+        pending = pool.submit(own.run, request)
+        time.sleep(1.5)
+        assert not pending.done()  # it waits for the slot
+        slots.release()
+        result = pending.result(timeout=60)
+    assert result.exit_code == 0 and not result.timed_out and result.wall_s < 1, result
