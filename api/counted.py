@@ -25,7 +25,8 @@ def mark_counted(session: Session, sub: Submission) -> list[int]:
         Submission.id != sub.id,
     )
     replaced = list(session.scalars(select(Submission.id).where(*pair, Submission.counted)))
-    session.execute(update(Submission).where(*pair).values(counted=False))
+    if replaced:  # only those rows change (an applicant's every upload was rewritten before)
+        session.execute(update(Submission).where(Submission.id.in_(replaced)).values(counted=False))
     sub.counted = True
     if replaced:
         have = set(

@@ -41,6 +41,7 @@ from api.services import Services
 from api.storage import SUFFIXES, TooLarge
 from grader.errors import IntakeError, TaskSpecError
 from grader.intake import intake
+from grader.task import Task
 
 # A zip is usually smaller than what it unpacks to; this slack covers archive overhead.
 _ZIP_SLACK = 1 << 20
@@ -68,8 +69,9 @@ def safe_filename(name: str) -> str:
     return base[-120:]
 
 
-def upload_limit(services: Services, task: TaskRow) -> int:
-    rules = catalog.load(task.root).spec.submission
+def upload_limit(services: Services, task: TaskRow, loaded: Task | None = None) -> int:
+    """The task's upload cap in bytes (`loaded`: its folder, when already read)."""
+    rules = (loaded or catalog.load(task.root)).spec.submission
     return min(services.settings.max_upload_bytes, rules.max_bytes + _ZIP_SLACK)
 
 
@@ -110,7 +112,7 @@ def receive(
     if suffix not in SUFFIXES:
         raise UploadRejected(f"{name}: upload a .zip archive or an .ipynb notebook")
     grader_task = catalog.load(task.root)
-    limit = upload_limit(services, task)
+    limit = upload_limit(services, task, grader_task)
     try:
         staged, sha = services.blobs.stage(chunks, suffix=suffix, max_bytes=limit)
     except TooLarge:
