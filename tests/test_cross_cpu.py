@@ -31,6 +31,7 @@ def test_settings_differ_in_kernels_not_threads() -> None:
         assert env["OMP_NUM_THREADS"] == env["MKL_NUM_THREADS"] == "1"
     assert PINNED["ATEN_CPU_CAPABILITY"] == "default" and "ATEN_CPU_CAPABILITY" not in NATIVE
     assert PINNED["MKL_CBWR"] == "COMPATIBLE"
+    assert PINNED["ONEDNN_MAX_CPU_ISA"] == "AVX2" and "ONEDNN_MAX_CPU_ISA" not in NATIVE
     with pytest.raises(ValueError, match="unknown numerics setting 'avx9'"):
         setting_env("avx9")
 
