@@ -25,10 +25,10 @@ def mark_counted(session: Session, sub: Submission) -> list[int]:
         Submission.id != sub.id,
     )
     replaced = list(session.scalars(select(Submission.id).where(*pair, Submission.counted)))
-    if replaced:  # only those rows change (an applicant's every upload was rewritten before)
-        session.execute(update(Submission).where(Submission.id.in_(replaced)).values(counted=False))
     sub.counted = True
     if replaced:
+        # Only those rows change (an applicant's every upload was rewritten before).
+        session.execute(update(Submission).where(Submission.id.in_(replaced)).values(counted=False))
         have = set(
             session.scalars(
                 select(Assignment.reviewer_id).where(Assignment.submission_id == sub.id)

@@ -42,7 +42,8 @@ def preparing(workers: int) -> int:
 
 
 def pool_size(configured: int, task_cpus: list[float]) -> int:
-    """Threads for the pool: the configured number, capped by cores / the largest task."""
+    """The pool's workers (commands at once): the configured number, capped by cores / the
+    largest task's CPUs."""
     cores = os.cpu_count() or 1
     widest = max([1.0, *task_cpus])
     return max(1, min(configured, int(cores // widest) or 1))
