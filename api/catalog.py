@@ -8,6 +8,8 @@ service showed and scored against (version, digest, rubric), and is refreshed by
 from __future__ import annotations
 
 import logging
+import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +86,62 @@ def sync_tasks(session: Session, dirs: tuple[Path, ...]) -> tuple[list[str], lis
     return loaded, problems
 
 
+# root -> (the folder's signature when it was read, the Task read from it)
+_LOADED: dict[str, tuple[tuple[object, ...], Task]] = {}
+# A folder is kept only once nothing under it has changed for this long. File times come
+# from a coarse clock (a few milliseconds on Linux, seconds on some file systems): a file
+# rewritten with its old size within the same tick as the read would show the same times.
+QUIET_NS = 2_000_000_000
+
+
 def load(root: str) -> Task:
-    """The grader's Task for a folder, read afresh (a few small files) for every grading."""
-    return load_task(Path(root))
+    """The grader's Task for a folder, as it is on disk now.
+
+    Every upload and every grading asks for its task. Reading it means parsing its TOML
+    files and hashing every file for the digest (a task with a model or a dataset holds
+    megabytes), so the Task is kept and read again only when the folder changed: when any
+    file or folder under it was added, removed, replaced, written or had its mode changed
+    (:func:`folder_signature`). A folder changed in the last :data:`QUIET_NS` is read every
+    time. So is a task with shared files: its pins are checked against other folders."""
+    path = Path(root)
+    signature, newest = folder_signature(path)  # before the read: a change during it shows
+    kept = _LOADED.get(root)
+    if kept is not None and kept[0] == signature:
+        return kept[1]
+    task = load_task(path)
+    if not task.spec.shared and newest < time.time_ns() - QUIET_NS:
+        _LOADED[root] = (signature, task)
+    return task
+
+
+def folder_signature(root: Path) -> tuple[tuple[object, ...], int]:
+    """What changes whenever anything under `root` does, and the newest change's time.
+
+    The signature lists each entry's path, mode, inode, size, and modification and
+    status-change times (ns). The status-change time moves on every write, rename or chmod
+    and cannot be set back by a program, so a file rewritten with its old size and
+    modification time still reads as changed. Symbolic links are not followed (the task's
+    reader does not follow them either)."""
+    entries: list[object] = [os.path.realpath(root)]
+    newest = 0
+    pending = [root]
+    while pending:
+        folder = pending.pop()
+        try:
+            st = folder.stat()
+            with os.scandir(folder) as it:
+                found = sorted(it, key=lambda e: e.name)
+        except OSError as e:  # gone or unreadable: the read itself reports it
+            entries.append((os.fspath(folder), type(e).__name__))
+            newest = time.time_ns()
+            continue
+        newest = max(newest, st.st_ctime_ns, st.st_mtime_ns)
+        for entry in found:
+            st = entry.stat(follow_symlinks=False)
+            entries.append(
+                (entry.path, st.st_mode, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+            )
+            newest = max(newest, st.st_ctime_ns, st.st_mtime_ns)
+            if entry.is_dir(follow_symlinks=False):
+                pending.append(Path(entry.path))
+    return tuple(entries), newest
