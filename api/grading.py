@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from api import catalog
 from api.jobs import LEASE, MAX_ATTEMPTS, Outcome, claim, graded_name, new_job
 from api.judging import QUEUE as JUDGE_QUEUE
-from api.judging import new_judge_job, run_judge_job, wants_judging
+from api.judging import judge_claimed, new_judge_job, wants_judging
 from api.models import Grading, Job, Submission, TaskRow, utcnow
 from api.reviewing import audit, recompute, summary
 from api.services import Services
@@ -40,35 +40,24 @@ __all__ = ["LEASE", "MAX_ATTEMPTS", "Outcome", "claim", "graded_name", "new_job"
 def run_job(services: Services, job_id: int) -> Outcome:
     """Claim and run one job. Never raises for a grading outcome or an infrastructure error.
 
-    A job of the judge's queue is run by :func:`api.judging.run_judge_job`, whoever got it."""
-    with services.sessions() as session:
-        if session.scalar(select(Job.queue).where(Job.id == job_id)) == JUDGE_QUEUE:
-            return Outcome(run_judge_job(services, job_id))
+    A job of the judge's queue is run by :func:`api.judging.judge_claimed`, whoever got it."""
     with span("service.claim"):
         claimed = claim(services, job_id)
-    if claimed is not None:
+    if isinstance(claimed, Outcome):
         return claimed
+    if claimed.queue == JUDGE_QUEUE:
+        return Outcome(judge_claimed(services, job_id, claimed))
     t0 = time.monotonic()
-    with services.sessions() as session:
-        job = session.get(Job, job_id)
-        assert job is not None
-        sub = session.get(Submission, job.submission_id)
-        assert sub is not None
-        task_row = session.get(TaskRow, sub.task_id)
-        assert task_row is not None
-        attempts, sub_id, root = job.attempts, sub.id, task_row.root
-        blob, filename = sub.blob_sha256, sub.filename
-        suffix = Path(filename).suffix.lower()
+    sub_id, filename = claimed.submission_id, claimed.filename
     try:
         with span("service.task"):
-            task = catalog.load(root)
+            task = catalog.load(claimed.root)
             digest = task.digest
-            graded = _already_graded(services, sub_id, digest)
-        if graded:
+        if digest in claimed.graded:
             _finish(services, job_id, "done", "")
             return Outcome.done
         with span("service.blob"):
-            path = services.blobs.open_verified(blob, suffix)
+            path = services.blobs.open_verified(claimed.blob, Path(filename).suffix.lower())
         artifacts = services.settings.artifacts_dir / str(sub_id) / digest[:16]
         artifacts.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=artifacts.parent, prefix=".job-") as tmp:
@@ -81,27 +70,45 @@ def run_job(services: Services, job_id: int) -> Outcome:
                 (Path(tmp) / "outputs").rename(artifacts)
     except Exception as e:  # infrastructure: the engine, the storage, the task folder
         why = f"{type(e).__name__}: {e}" if not isinstance(e, AssessError) else str(e)
-        log.warning("job %s attempt %s failed: %s", job_id, attempts, why)
-        if attempts >= MAX_ATTEMPTS:
+        log.warning("job %s attempt %s failed: %s", job_id, claimed.attempts, why)
+        if claimed.attempts >= MAX_ATTEMPTS:
             _finish(services, job_id, "failed", why, submission_status="error")
             return Outcome.failed
         _finish(services, job_id, "queued", why)
         return Outcome.retry
     # The database may refuse for a while (SQLite locked past its busy timeout, PostgreSQL
-    # restarting): each write is one transaction, so a failed one left nothing; try again.
-    with span("service.write_result"):
-        _persist(
-            lambda: write_result(services, sub_id, report, actor=f"worker:{services.worker_name}")
-        )
-    with span("service.finish"):
-        _persist(lambda: _finish(services, job_id, "done", ""))
+    # restarting): the write is one transaction, so a failed one left nothing; try again.
     judging: list[int | None] = []
-    with span("service.judging"):
-        _persist(lambda: judging.append(queue_judging(services, sub_id, report.status.value)))
+    with span("service.write_result"):
+        _persist(lambda: judging.append(_record(services, job_id, sub_id, report)))
     if judging and judging[-1] is not None and services.queue is not None:
         services.queue.enqueue(judging[-1], JUDGE_QUEUE)
     log.info("job %s graded %s in %.1fs", job_id, report.status.value, time.monotonic() - t0)
     return Outcome.done
+
+
+def _record(services: Services, job_id: int, sub_id: int, report: Report) -> int | None:
+    """In one transaction: the report (:func:`store_result`), the job done, and a judging
+    job when the cohort asks for one (:func:`queue_judging`'s rule); returns its id.
+
+    When another worker stored a report at the same digest first, its report stands: this
+    job is finished in a transaction of its own, and judging is queued as it would be."""
+    actor = f"worker:{services.worker_name}"
+    try:
+        with services.sessions() as session, session.begin():
+            # Held here for the whole transaction: the session keeps only weak references to
+            # unchanged rows, and each step below would read them again.
+            sub = session.get(Submission, sub_id, with_for_update=True)
+            assert sub is not None
+            task = session.get(TaskRow, sub.task_id)
+            store_result(session, sub, report, actor=actor)
+            _finish_in(session, job_id, "done", "")
+            queued = _judging_in(session, sub_id, report.status.value)
+            del task
+            return queued
+    except IntegrityError:
+        _finish(services, job_id, "done", "")
+        return queue_judging(services, sub_id, report.status.value)
 
 
 WRITE_PAUSES_S = (0.5, 1.0, 2.0, 4.0, 8.0)
@@ -124,35 +131,37 @@ def queue_judging(services: Services, sub_id: int, status: str) -> int | None:
     """Add a job on the judge's own queue after a grading, when the submission's cohort
     asks for the rubric judge (:func:`api.judging.wants_judging`); its id, or None."""
     with services.sessions() as session, session.begin():
-        sub = session.get(Submission, sub_id)
-        if sub is None or not wants_judging(session, sub, status):
-            return None
-        job = new_judge_job(session, sub)
-        return job.id if job is not None else None
+        return _judging_in(session, sub_id, status)
 
 
-def _already_graded(services: Services, sub_id: int, digest: str) -> bool:
-    with services.sessions() as session:
-        existing = session.scalar(
-            select(Grading).where(Grading.submission_id == sub_id, Grading.task_digest == digest)
-        )
-        return existing is not None and existing.status != "error"
+def _judging_in(session: Session, sub_id: int, status: str) -> int | None:
+    sub = session.get(Submission, sub_id)
+    if sub is None or not wants_judging(session, sub, status):
+        return None
+    job = new_judge_job(session, sub)
+    return job.id if job is not None else None
 
 
 def _finish(
     services: Services, job_id: int, state: str, error: str, submission_status: str | None = None
 ) -> None:
     with services.sessions() as session, session.begin():
-        job = session.get(Job, job_id)
-        assert job is not None
-        job.state = state
-        job.error = error[:2000]
-        job.finished_at = utcnow() if state in ("done", "failed") else None
-        sub = session.get(Submission, job.submission_id)
-        if sub is not None and submission_status is not None and sub.grading_id is None:
-            sub.status = submission_status
-        elif sub is not None and state == "queued" and sub.grading_id is None:
-            sub.status = "queued"
+        _finish_in(session, job_id, state, error, submission_status)
+
+
+def _finish_in(
+    session: Session, job_id: int, state: str, error: str, submission_status: str | None = None
+) -> None:
+    job = session.get(Job, job_id)
+    assert job is not None
+    job.state = state
+    job.error = error[:2000]
+    job.finished_at = utcnow() if state in ("done", "failed") else None
+    sub = session.get(Submission, job.submission_id)
+    if sub is not None and submission_status is not None and sub.grading_id is None:
+        sub.status = submission_status
+    elif sub is not None and state == "queued" and sub.grading_id is None:
+        sub.status = "queued"
 
 
 def differences(old: dict[str, Any], new: dict[str, Any]) -> list[dict[str, Any]]:
@@ -172,58 +181,13 @@ def differences(old: dict[str, Any], new: dict[str, Any]) -> list[dict[str, Any]
 
 
 def write_result(services: Services, sub_id: int, report: Report, *, actor: str) -> int:
-    """Store `report` for the submission (idempotent per task digest); return the grading id."""
-    doc = report.to_json()
+    """Store `report` for the submission (idempotent per task digest) in a transaction of
+    its own; return the grading id."""
     try:
         with services.sessions() as session, session.begin():
             sub = session.get(Submission, sub_id, with_for_update=True)
             assert sub is not None
-            existing = session.scalar(
-                select(Grading).where(
-                    Grading.submission_id == sub_id, Grading.task_digest == report.task.digest
-                )
-            )
-            if existing is not None and existing.status != "error":
-                return existing.id
-            before = summary(sub)
-            previous = session.get(Grading, sub.grading_id) if sub.grading_id else None
-            diffs: list[dict[str, Any]] = []
-            if previous is not None and previous is not existing:
-                diffs = differences(json.loads(previous.report_json), json.loads(doc))
-            values: dict[str, Any] = {
-                "task_version": report.task.version,
-                "status": report.status.value,
-                "score": report.score,
-                "max_score": report.max_score,
-                "report_json": doc,
-                "differences": {"items": diffs},
-            }
-            if existing is not None:  # an infrastructure error at this digest: replace it
-                for k, v in values.items():
-                    setattr(existing, k, v)
-                existing.created_at = utcnow()
-                grading = existing
-            else:
-                grading = Grading(
-                    submission_id=sub_id,
-                    task_digest=report.task.digest,
-                    previous_id=previous.id if previous else None,
-                    **values,
-                )
-                session.add(grading)
-            session.flush()
-            sub.grading_id = grading.id
-            sub.content_sha256 = report.submission.sha256 or sub.content_sha256
-            recompute(session, sub)
-            audit(
-                session,
-                actor=actor,
-                action="regrade" if previous is not None else "grade",
-                submission_id=sub_id,
-                before=before,
-                after={**summary(sub), "task_digest": report.task.digest},
-            )
-            return grading.id
+            return store_result(session, sub, report, actor=actor)
     except IntegrityError:  # another worker wrote the same (submission, digest) first
         with services.sessions() as session:
             gid = session.scalar(
@@ -233,6 +197,61 @@ def write_result(services: Services, sub_id: int, report: Report, *, actor: str)
             )
             assert gid is not None
             return gid
+
+
+def store_result(session: Session, sub: Submission, report: Report, *, actor: str) -> int:
+    """Store `report` for the submission (read for update in `session`'s transaction;
+    idempotent per task digest: a report at the digest that is not an infrastructure error
+    stands); return the grading id. Raises IntegrityError (at flush) when another worker
+    stored one meanwhile."""
+    doc = report.to_json()
+    sub_id = sub.id
+    existing = session.scalar(
+        select(Grading).where(
+            Grading.submission_id == sub_id, Grading.task_digest == report.task.digest
+        )
+    )
+    if existing is not None and existing.status != "error":
+        return existing.id
+    before = summary(sub)
+    previous = session.get(Grading, sub.grading_id) if sub.grading_id else None
+    diffs: list[dict[str, Any]] = []
+    if previous is not None and previous is not existing:
+        diffs = differences(json.loads(previous.report_json), json.loads(doc))
+    values: dict[str, Any] = {
+        "task_version": report.task.version,
+        "status": report.status.value,
+        "score": report.score,
+        "max_score": report.max_score,
+        "report_json": doc,
+        "differences": {"items": diffs},
+    }
+    if existing is not None:  # an infrastructure error at this digest: replace it
+        for k, v in values.items():
+            setattr(existing, k, v)
+        existing.created_at = utcnow()
+        grading = existing
+    else:
+        grading = Grading(
+            submission_id=sub_id,
+            task_digest=report.task.digest,
+            previous_id=previous.id if previous else None,
+            **values,
+        )
+        session.add(grading)
+    session.flush()
+    sub.grading_id = grading.id
+    sub.content_sha256 = report.submission.sha256 or sub.content_sha256
+    recompute(session, sub)
+    audit(
+        session,
+        actor=actor,
+        action="regrade" if previous is not None else "grade",
+        submission_id=sub_id,
+        before=before,
+        after={**summary(sub), "task_digest": report.task.digest},
+    )
+    return grading.id
 
 
 def enqueue_regrade(session: Session, task: TaskRow) -> list[Job]:

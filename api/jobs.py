@@ -6,15 +6,16 @@ machinery to run its jobs."""
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import and_, or_, update
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
-from api.models import Job, Submission, TaskRow, utcnow
+from api.models import Grading, Job, Submission, TaskRow, utcnow
 from api.services import Services, holder_is_dead
 from grader.task import Task
 
@@ -40,9 +41,23 @@ def new_job(session: Session, sub: Submission, task: TaskRow) -> Job:
     return job
 
 
-def claim(services: Services, job_id: int) -> Outcome | None:
+@dataclass(frozen=True)
+class Claimed:
+    """What running a claimed job needs, read in the claim's own transaction."""
+
+    queue: str
+    attempts: int  # this one included
+    submission_id: int
+    root: str  # the task's folder
+    blob: str  # the stored upload's sha256
+    filename: str
+    graded: frozenset[str]  # task digests the submission has a report at (not an error)
+
+
+def claim(services: Services, job_id: int) -> Outcome | Claimed:
     """Take the job (queued; running past its lease; or running in a process on this host
-    that is gone, e.g. a killed worker whose message came back); None when claimed."""
+    that is gone, e.g. a killed worker whose message came back): what running it needs, or
+    why it is not this worker's to run."""
     now = utcnow()
     taken_over = False
     with services.sessions() as session, session.begin():
@@ -84,11 +99,28 @@ def claim(services: Services, job_id: int) -> Outcome | None:
         job = session.get(Job, job_id, populate_existing=True)
         assert job is not None
         sub = session.get(Submission, job.submission_id)
-        if sub is not None and sub.status in ("queued",):
+        assert sub is not None  # a job's submission is never deleted before the job
+        if sub.status in ("queued",):
             sub.status = "running"
+        task = session.get(TaskRow, sub.task_id)
+        assert task is not None
+        graded = session.scalars(
+            select(Grading.task_digest).where(
+                Grading.submission_id == sub.id, Grading.status != "error"
+            )
+        )
+        claimed = Claimed(
+            queue=job.queue,
+            attempts=job.attempts,
+            submission_id=sub.id,
+            root=task.root,
+            blob=sub.blob_sha256,
+            filename=sub.filename,
+            graded=frozenset(graded),
+        )
     if taken_over and services.reap is not None:
         services.reap()  # the dead holder's containers
-    return None
+    return claimed
 
 
 def graded_name(task: Task, filename: str) -> str:

@@ -43,7 +43,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api import catalog
-from api.jobs import claim, graded_name
+from api.jobs import Claimed, Outcome, claim, graded_name
 from api.models import (
     AuditEntry,
     Cohort,
@@ -351,17 +351,15 @@ def run_judge_job(services: Services, job_id: int) -> str:
     for the rest). Never raises for a judging outcome.
     """
     claimed = claim(services, job_id)
-    if claimed is not None:
+    if isinstance(claimed, Outcome):
         return claimed.value
-    with services.sessions() as db:
-        job = db.get(Job, job_id)
-        assert job is not None
-        sub = db.get(Submission, job.submission_id)
-        assert sub is not None
-        task_row = db.get(TaskRow, sub.task_id)
-        assert task_row is not None
-        attempts, sub_id, root = job.attempts, sub.id, task_row.root
-        blob, filename = sub.blob_sha256, sub.filename
+    return judge_claimed(services, job_id, claimed)
+
+
+def judge_claimed(services: Services, job_id: int, claimed: Claimed) -> str:
+    """Run a judging job this worker has claimed (see :func:`run_judge_job`)."""
+    attempts, sub_id, root = claimed.attempts, claimed.submission_id, claimed.root
+    blob, filename = claimed.blob, claimed.filename
     try:
         from grader.intake import intake
 
