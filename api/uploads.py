@@ -26,6 +26,7 @@ import shutil
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import select
@@ -92,16 +93,19 @@ def receive(
     task: TaskRow,
     filename: str,
     chunks: Iterable[bytes],
+    *,
+    received_at: datetime | None = None,
 ) -> Received:
-    """Validate and store one upload for `applicant` and queue its grading.
+    """Validate and store one upload for `applicant` and queue its grading. `received_at`:
+    when its body had arrived (for the deadline and the record), if not now.
 
     Raises:
         UploadRejected: outside the applicant's window or deadline, wrong type, too large,
             or rejected by the grader's intake.
     """
     # The request's body has arrived by now (FastAPI reads the form before the handler):
-    # this is the moment the upload was received, for the deadline and for received_at.
-    now = utcnow()
+    # unless the caller noted it earlier, this is when the upload was received.
+    now = received_at or utcnow()
     with services.sessions() as session:
         try:
             late = admit(session, applicant, task, now)

@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     secret_key: str = ""
     # Upper bound for one upload before any task rule applies (bytes).
     max_upload_bytes: Annotated[int, Field(ge=1)] = 200_000_000
+    # Uploads stored and queued at once in this process (the rest wait in the event loop,
+    # holding no thread): their work is Python under one interpreter lock, and eight at once
+    # cost half as much CPU again as one at a time (api.routes.applicants).
+    upload_lanes: Annotated[int, Field(ge=1, le=64)] = 2
     # Deadlines for a request: all its headers within header_timeout_s; its body with no
     # gap longer than body_timeout_s and, past that long, at min_body_rate bytes/s on average.
     header_timeout_s: Annotated[float, Field(gt=0, le=600)] = 10.0
