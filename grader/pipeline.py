@@ -145,13 +145,6 @@ def grade(
                 timings=Timings(queued=queued_s, total=_since(t0)),
             )
         try:
-            provenance = Provenance(
-                image=job.image,
-                image_id=sandbox.image_id(job.image),
-                grader_version=grader.__version__,
-                sandbox=sandbox.name,
-                started_at=started_at,
-            )
             for folder in (job.work / "output", job.work / "result"):
                 folder.mkdir()  # mounted into the check container before the run begins
             with contextlib.ExitStack() as stack:
@@ -171,6 +164,14 @@ def grade(
                 outcome = _unstarved(
                     "check", lambda: _check_phase(job, run, check), lambda o: o.result
                 )
+            ran_in = run.image_id or (outcome.result.image_id if outcome.result else None)
+            provenance = Provenance(
+                image=job.image,
+                image_id=ran_in or sandbox.image_id(job.image),
+                grader_version=grader.__version__,
+                sandbox=sandbox.name,
+                started_at=started_at,
+            )
         except SandboxError as e:
             return Report(
                 task=task_ref,

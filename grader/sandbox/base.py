@@ -161,6 +161,9 @@ class RunResult:
     cpu_seconds: float | None = None
     limit: str | None = None
     overloaded: bool = False
+    # The id of the image the command ran in, where the sandbox read it anyway (None: ask
+    # the sandbox's `image_id`).
+    image_id: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -249,7 +252,7 @@ class Sandbox(ABC):
 
     @abstractmethod
     def image_id(self, image: str) -> str:
-        """The id of `image`, for provenance.
+        """The id of `image`, for provenance (when no run said which image it ran in).
 
         Raises:
             SandboxError: the image does not exist (build it with `assess images build`).
