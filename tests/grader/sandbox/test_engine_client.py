@@ -14,21 +14,22 @@ import pytest
 import requests.sessions
 import requests.utils
 
-from grader.engine_client import OneSocketPool, tuned
+from grader.engine_client import OneSocketPool, PlainCalls, tuned
 from grader.images import image_ref
 from grader.pipeline import grade
-from grader.report import Status
+from grader.report import Report, Status
 from grader.sandbox.base import Limits, RunRequest, Sandbox
 from grader.sandbox.docker import DockerSandbox
 from grader.task import load_task
 from tests.conftest import FIXTURE_TASKS
 
 
-def grade_solution(sandbox: Sandbox) -> None:
+def grade_solution(sandbox: Sandbox) -> Report:
     """Grade py-exec's solution: full marks."""
     task = load_task(FIXTURE_TASKS / "py-exec")
     report = grade(task, task.solution, sandbox=sandbox)
     assert report.status == Status.graded and report.score == report.max_score
+    return report
 
 
 @pytest.mark.docker
@@ -107,23 +108,41 @@ def test_an_engine_elsewhere_keeps_the_sdk_defaults() -> None:
 
 
 @pytest.mark.docker
-def test_a_quick_grading_asks_the_engine_for_no_stats(
+def test_a_quick_grading_asks_the_engine_for_no_stats_and_no_image(
     sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The engine samples a container about once a second: a stats stream for a command that
     # ends sooner costs a request, a thread and the engine's collector, and rarely gets data.
     assert isinstance(sandbox, DockerSandbox)
-    api = sandbox.client.api
-    send, paths = api.send, []
+    paths = record_calls(sandbox, monkeypatch)
+    report = grade_solution(sandbox)
+    assert any("/wait" in p for p in paths)  # the recording sees the grading's calls
+    assert any("/attach" in p for p in paths)  # streams as well as plain calls
+    assert not [p for p in paths if "/stats" in p], paths
+    # Nor for the image by its name (~4 ms of the engine's CPU): the report names the image
+    # the containers ran in, read from the container the grading inspects anyway.
+    assert not [p for p in paths if "/images/" in p], paths
+    assert report.provenance is not None
+    assert report.provenance.image_id == sandbox.image_id(image_ref("cpu"))
 
-    def recording(request: Any, **kwargs: Any) -> Any:
+
+def record_calls(sandbox: DockerSandbox, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The path of every call the sandbox makes to the engine from now on: the plain ones
+    (:class:`PlainCalls`) and the streams (the SDK's transport)."""
+    api = sandbox.client.api
+    send, plain, paths = api.send, PlainCalls.request, []
+
+    def sent(request: Any, **kwargs: Any) -> Any:
         paths.append(request.path_url)
         return send(request, **kwargs)
 
-    monkeypatch.setattr(api, "send", recording)
-    grade_solution(sandbox)
-    assert any("/wait" in p for p in paths)  # the recording sees the grading's calls
-    assert not [p for p in paths if "/stats" in p], paths
+    def called(self: PlainCalls, method: str, url: str, **kwargs: Any) -> Any:
+        paths.append(url[len(self.base_url) :])
+        return plain(self, method, url, **kwargs)
+
+    monkeypatch.setattr(api, "send", sent)
+    monkeypatch.setattr(PlainCalls, "request", called)
+    return paths
 
 
 class _CountingSlots:
