@@ -29,17 +29,13 @@ def mark_counted(session: Session, sub: Submission) -> list[int]:
     if replaced:
         # Only those rows change (an applicant's every upload was rewritten before).
         session.execute(update(Submission).where(Submission.id.in_(replaced)).values(counted=False))
-        have = set(
-            session.scalars(
-                select(Assignment.reviewer_id).where(Assignment.submission_id == sub.id)
+        rows = session.execute(
+            select(Assignment.submission_id, Assignment.reviewer_id).where(
+                Assignment.submission_id.in_([sub.id, *replaced])
             )
-        )
-        carried = session.scalars(
-            select(Assignment.reviewer_id)
-            .where(Assignment.submission_id.in_(replaced))
-            .distinct()
-            .order_by(Assignment.reviewer_id)
-        )
+        ).all()
+        have = {reviewer for on, reviewer in rows if on == sub.id}
+        carried = sorted({reviewer for on, reviewer in rows if on != sub.id})
         for reviewer_id in carried:
             if reviewer_id not in have:
                 session.add(

@@ -148,7 +148,8 @@ def receive(
                 files=len(sub_ref.files),
                 received_at=now,
                 late=late,
-                counted=False,
+                # An on-time upload counts: stored so at once, not switched by an update.
+                counted=not late,
             )
             session.add(sub)
             session.flush()

@@ -65,24 +65,23 @@ def waiting(db: Session, submission_ids: list[int], *, workers: int | None) -> d
         select(Job).where(Job.submission_id.in_(submission_ids), Job.state == "queued")
     ).all()
     out: dict[int, Waiting] = {}
-    per_queue: dict[str, tuple[float, int, int]] = {}
+    per_queue: dict[str, tuple[float, int]] = {}
     for job in jobs:
         if job.queue not in per_queue:
-            running = db.scalar(
-                select(func.count()).where(Job.queue == job.queue, Job.state == "running")
-            )
             per_queue[job.queue] = (
                 grading_time(db, job.queue),
                 parallel(db, job.queue, workers),
-                int(running or 0),
             )
-        each_s, lanes, running = per_queue[job.queue]
-        ahead = db.scalar(
-            select(func.count()).where(
-                Job.queue == job.queue, Job.state == "queued", Job.id < job.id
-            )
-        )
+        each_s, lanes = per_queue[job.queue]
+        # One query for both counts: the queue's running jobs, and its queued ones ahead.
+        running, ahead = db.execute(
+            select(
+                func.count().filter(Job.state == "running"),
+                func.count().filter(Job.state == "queued", Job.id < job.id),
+            ).where(Job.queue == job.queue, Job.state.in_(("queued", "running")))
+        ).one()
         position = int(ahead or 0) + 1
+        running = int(running or 0)
         # This job starts once the running ones and those ahead have made room, then takes
         # one grading's time: rounds of `lanes` gradings at a time.
         rounds = (position - 1 + running) // lanes + 1
