@@ -56,7 +56,7 @@ def tuned(client: docker.DockerClient) -> docker.DockerClient:
             OneSocketPool(adapter.socket_path, adapter.timeout, max_pool_size=POOL_SIZE),
         )
         adapter.close()
-        lean = PlainCalls(adapter.socket_path, api.base_url, dict(api.headers))
+        lean = PlainCalls(adapter.socket_path, api.base_url, dict(api.headers), api.timeout)
         for verb in ("get", "post", "put", "delete"):
             name = f"_{verb}"
             setattr(api, name, lean.route(verb.upper(), getattr(api, name)))
@@ -99,9 +99,16 @@ class PlainCalls:
     out connection raises requests' ConnectionError or ReadTimeout, as through requests.
     Streams (attach, logs, stats, archives, exec sockets) go through the SDK's transport."""
 
-    def __init__(self, socket_path: str, base_url: str, headers: Mapping[str, str]) -> None:
+    def __init__(
+        self,
+        socket_path: str,
+        base_url: str,
+        headers: Mapping[str, str],
+        timeout: float | None = None,
+    ) -> None:
         self.socket_path = socket_path
         self.base_url = base_url
+        self.timeout = timeout  # the client's, for a call that names none (as the SDK's)
         self.headers = {"Host": "docker", **headers}
         self._idle: list[_SocketConnection] = []
         self._lock = threading.Lock()
@@ -117,6 +124,7 @@ class PlainCalls:
                 return sdk_call(url, **kwargs)
             if not url.startswith(self.base_url + "/"):
                 return sdk_call(url, **kwargs)
+            kwargs.setdefault("timeout", self.timeout)  # an explicit None waits unbounded
             return self.request(method, url, **kwargs)
 
         return call

@@ -154,6 +154,21 @@ def test_a_call_past_its_timeout_reads_as_a_read_timeout_and_its_connection_is_d
     assert engine.connections == 2  # the timed-out one was not handed out again
 
 
+def test_a_call_that_names_no_timeout_has_the_clients(engine: _Engine) -> None:
+    # The SDK's calls name a timeout only where they need another (a wait); the rest have
+    # the client's, never none.
+    client = tuned(
+        docker.DockerClient(base_url=f"unix://{engine.server_address}", version="1.41", timeout=1)
+    )
+    try:
+        engine.slow_s = 1.5
+        with pytest.raises(requests.exceptions.ReadTimeout):
+            client.api.inspect_container("c1")
+    finally:
+        engine.slow_s = 0.0
+        client.close()
+
+
 def test_an_engine_gone_reads_as_a_connection_error(
     engine: _Engine, client: docker.DockerClient
 ) -> None:
