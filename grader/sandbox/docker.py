@@ -701,8 +701,8 @@ class DockerSandbox(Sandbox):
                 cpu_seconds=cpu,
                 limit=limit,
                 overloaded=starved,
-                # The image the container ran in: no inspection of the image by its name
-                # (~4 ms of the engine's CPU), and no other image than the one that ran.
+                # The image the container ran in: no call to inspect the image by its name,
+                # and no other image than the one that ran.
                 image_id=str(info.get("Image") or "") or None,
             )
         except requests.RequestException as e:

@@ -119,7 +119,7 @@ def test_a_quick_grading_asks_the_engine_for_no_stats_and_no_image(
     assert any("/wait" in p for p in paths)  # the recording sees the grading's calls
     assert any("/attach" in p for p in paths)  # streams as well as plain calls
     assert not [p for p in paths if "/stats" in p], paths
-    # Nor for the image by its name (~4 ms of the engine's CPU): the report names the image
+    # Nor for the image by its name (a call less): the report names the image
     # the containers ran in, read from the container the grading inspects anyway.
     assert not [p for p in paths if "/images/" in p], paths
     assert report.provenance is not None
