@@ -100,12 +100,10 @@ def _record(services: Services, job_id: int, sub_id: int, report: Report) -> int
             # unchanged rows, and each step below would read them again.
             sub = session.get(Submission, sub_id, with_for_update=True)
             assert sub is not None
-            task = session.get(TaskRow, sub.task_id)
+            _task = session.get(TaskRow, sub.task_id)
             store_result(session, sub, report, actor=actor)
             _finish_in(session, job_id, "done", "")
-            queued = _judging_in(session, sub_id, report.status.value)
-            del task
-            return queued
+            return _judging_in(session, sub_id, report.status.value)
     except IntegrityError:
         _finish(services, job_id, "done", "")
         return queue_judging(services, sub_id, report.status.value)

@@ -56,7 +56,10 @@ def tuned(client: docker.DockerClient) -> docker.DockerClient:
             OneSocketPool(adapter.socket_path, adapter.timeout, max_pool_size=POOL_SIZE),
         )
         adapter.close()
-        lean = PlainCalls(adapter.socket_path, api.base_url, dict(api.headers), api.timeout)
+        # The session's headers, and those of the client's configuration file that the
+        # SDK adds to each call (``HttpHeaders``).
+        headers = {**api.headers, **(api._general_configs.get("HttpHeaders") or {})}
+        lean = PlainCalls(adapter.socket_path, api.base_url, headers, api.timeout)
         for verb in ("get", "post", "put", "delete"):
             name = f"_{verb}"
             setattr(api, name, lean.route(verb.upper(), getattr(api, name)))

@@ -28,9 +28,13 @@ class _Engine(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
     def __init__(self, path: str) -> None:
         super().__init__(path, _Handler)
         self.seen: list[tuple[str, str, dict[str, list[str]], bytes]] = []
+        self.headers: list[dict[str, str]] = []
         self.connections = 0
         self.close_after_answer = False
         self.slow_s = 0.0
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # a client that gave up (the timeout test) leaves a broken pipe: expected
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -60,6 +64,7 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         self.server.seen.append((self.command, url.path, parse_qs(url.query), body))
+        self.server.headers.append(dict(self.headers))
         if self.server.slow_s:
             time.sleep(self.server.slow_s)
         path = url.path.removeprefix("/v1.41")
@@ -119,6 +124,22 @@ def test_plain_calls_answer_as_through_the_sdk_and_share_one_connection(
         {"v": ["False"], "link": ["False"], "force": ["True"]},
     )
     assert engine.connections == 1  # kept alive across the four calls
+
+
+def test_plain_calls_send_the_sdks_headers_and_the_configured_ones(
+    engine: _Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The client's configuration file may name headers for every call (HttpHeaders).
+    (tmp_path / "config.json").write_text(json.dumps({"HttpHeaders": {"X-Site": "lab-1"}}))
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path))
+    client = tuned(docker.DockerClient(base_url=f"unix://{engine.server_address}", version="1.41"))
+    try:
+        client.api.inspect_container("c1")
+    finally:
+        client.close()
+    sent = engine.headers[-1]
+    assert sent["X-Site"] == "lab-1"
+    assert sent["User-Agent"].startswith("docker-sdk-python/")
 
 
 def test_engine_errors_read_as_the_sdks_errors(client: docker.DockerClient) -> None:
