@@ -178,25 +178,6 @@ def differences(old: dict[str, Any], new: dict[str, Any]) -> list[dict[str, Any]
     return diffs
 
 
-def write_result(services: Services, sub_id: int, report: Report, *, actor: str) -> int:
-    """Store `report` for the submission (idempotent per task digest) in a transaction of
-    its own; return the grading id."""
-    try:
-        with services.sessions() as session, session.begin():
-            sub = session.get(Submission, sub_id, with_for_update=True)
-            assert sub is not None
-            return store_result(session, sub, report, actor=actor)
-    except IntegrityError:  # another worker wrote the same (submission, digest) first
-        with services.sessions() as session:
-            gid = session.scalar(
-                select(Grading.id).where(
-                    Grading.submission_id == sub_id, Grading.task_digest == report.task.digest
-                )
-            )
-            assert gid is not None
-            return gid
-
-
 def store_result(session: Session, sub: Submission, report: Report, *, actor: str) -> int:
     """Store `report` for the submission (read for update in `session`'s transaction;
     idempotent per task digest: a report at the digest that is not an infrastructure error

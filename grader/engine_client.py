@@ -7,7 +7,6 @@ it through :func:`tuned`.
 from __future__ import annotations
 
 import http.client
-import select
 import socket
 import threading
 import urllib.parse
@@ -19,6 +18,7 @@ import docker
 import requests
 from docker.transport.unixconn import UnixHTTPAdapter
 from requests.structures import CaseInsensitiveDict
+from urllib3.util.wait import wait_for_read
 
 # The Docker SDK's base URL for an engine it reaches without HTTP proxies (a unix socket, a
 # named pipe, or SSH).
@@ -242,12 +242,5 @@ def _query(params: Mapping[str, Any] | None) -> str:
 
 def _dropped(conn: _SocketConnection) -> bool:
     """Whether an idle connection was closed by the engine (or has unread bytes): readable
-    while idle means either, and neither can carry the next call."""
-    if conn.sock is None:
-        return True
-    poller = select.poll()
-    poller.register(conn.sock, select.POLLIN)
-    try:
-        return bool(poller.poll(0))
-    except OSError:
-        return True
+    while idle means either, and neither can carry the next call (urllib3's own test)."""
+    return conn.sock is None or wait_for_read(conn.sock, timeout=0.0)

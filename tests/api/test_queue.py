@@ -8,10 +8,11 @@ from pathlib import Path
 
 from sqlalchemy import func, select, update
 
-from api.grading import MAX_ATTEMPTS, run_job, write_result
-from api.models import Grading, Job
+from api.grading import MAX_ATTEMPTS, run_job, store_result
+from api.models import Grading, Job, Submission
 from api.queue import pool_size
 from api.services import Services
+from grader.report import Report
 from grader.task import Task
 from tests.api.conftest import RIGHT, Service, add_user, fake_grade
 
@@ -90,7 +91,7 @@ def test_result_write_is_idempotent(service_factory: Callable[..., Service]) -> 
     assert run_job(services, job_id).value == "done"
     assert run_job(services, job_id).value == "gone"  # delivered twice: no second grading
     with services.sessions() as session:
-        from api.models import Submission, TaskRow
+        from api.models import TaskRow
 
         sub = session.get(Submission, sid)
         assert sub is not None
@@ -98,11 +99,19 @@ def test_result_write_is_idempotent(service_factory: Callable[..., Service]) -> 
         assert task_row is not None
         blob = BlobStore(services.settings.blob_dir).open_verified(sub.blob_sha256, ".zip")
         report = fake_grade(catalog.load(task_row.root), blob, services.settings.data_dir / "x")
-    first = write_result(services, sid, report, actor="test")
-    second = write_result(services, sid, report, actor="test")
+    first = _store(services, sid, report)
+    second = _store(services, sid, report)
     assert first == second
     with services.sessions() as session:
         assert session.scalar(select(func.count(Grading.id))) == 1
+
+
+def _store(services: Services, sub_id: int, report: Report) -> int:
+    """A report stored as a job stores it: in a transaction, the submission read for update."""
+    with services.sessions() as session, session.begin():
+        sub = session.get(Submission, sub_id, with_for_update=True)
+        assert sub is not None
+        return store_result(session, sub, report, actor="test")
 
 
 def test_pool_size_from_cores_and_task_resources() -> None:
