@@ -22,11 +22,12 @@ import json
 import math
 import os
 import sys
-from dataclasses import asdict, dataclass, is_dataclass
 from pathlib import Path
 
-# Every check container starts this file: traceback is imported for a failure only, and
-# typing only by type checkers.
+# Every check container starts this file: traceback is imported for a failure only, typing
+# only by type checkers, and dataclasses never (it imports inspect: ~8 ms of CPU in every
+# check container, a fifth of what the harness adds to `python -c pass`). Check and Context
+# are therefore plain classes below, with what their dataclass versions offered.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
@@ -36,17 +37,69 @@ RESULT_DIR = Path(os.environ.get("ASSESS_RESULT", "/result"))
 MAX_QUOTED_CHARS = 200
 
 
-@dataclass(frozen=True)
-class Context:
-    """What check.py may read. All paths are read-only."""
+class _Record:
+    """What a dataclass gives its instances: a repr and equality by FIELDS, in order."""
 
-    output: Path  # what the untrusted run phase wrote (data only)
-    answers: Path  # hidden answers (grading/answers/)
-    inputs: Path  # hidden inputs the run phase also saw (grading/inputs/)
-    grading: Path  # the whole grading/ folder
-    kit: Path  # the applicant kit (starter/)
-    run_exit_code: int | None  # None when the run phase timed out
+    __slots__ = ()
+    FIELDS: tuple[str, ...] = ()
+
+    def _values(self) -> tuple[object, ...]:
+        return tuple(getattr(self, name) for name in self.FIELDS)
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.FIELDS)
+        return f"{type(self).__name__}({fields})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._values() == other._values()  # type: ignore[attr-defined]
+
+
+class Context(_Record):
+    """What check.py may read; its attributes cannot be set. All paths are read-only.
+
+    - ``output``: what the untrusted run phase wrote (data only)
+    - ``answers``: hidden answers (grading/answers/)
+    - ``inputs``: hidden inputs the run phase also saw (grading/inputs/)
+    - ``grading``: the whole grading/ folder
+    - ``kit``: the applicant kit (starter/)
+    - ``run_exit_code``: None when the run phase timed out
+    - ``run_timed_out``
+    """
+
+    FIELDS = ("output", "answers", "inputs", "grading", "kit", "run_exit_code", "run_timed_out")
+    __slots__ = FIELDS
+    output: Path
+    answers: Path
+    inputs: Path
+    grading: Path
+    kit: Path
+    run_exit_code: int | None
     run_timed_out: bool
+
+    def __init__(
+        self,
+        output: Path,
+        answers: Path,
+        inputs: Path,
+        grading: Path,
+        kit: Path,
+        run_exit_code: int | None,
+        run_timed_out: bool,
+    ) -> None:
+        values = (output, answers, inputs, grading, kit, run_exit_code, run_timed_out)
+        for name, value in zip(self.FIELDS, values, strict=True):
+            object.__setattr__(self, name, value)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"Context is read-only: cannot set {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"Context is read-only: cannot delete {name!r}")
+
+    def __hash__(self) -> int:
+        return hash(self._values())
 
     def read_json(self, name: str, max_bytes: int = 10_000_000) -> Any:
         """Read a JSON file the run phase wrote.
@@ -68,16 +121,48 @@ class Context:
             raise ValueError(f"{name} is not UTF-8: {e.reason}") from None
 
 
-@dataclass
-class Check:
-    """One scored check. `score` is clamped by the grader to [0, max_score] only if valid."""
+class Check(_Record):
+    """One scored check. `score` is clamped by the grader to [0, max_score] only if valid;
+    `visibility` is "applicant" or "reviewer". Its attributes may be changed until
+    check() returns."""
 
+    FIELDS = ("id", "name", "score", "max_score", "visibility", "feedback")
     id: str
     name: str
     score: float
     max_score: float
-    visibility: str = "reviewer"  # "applicant" or "reviewer"
-    feedback: str = ""
+    visibility: str
+    feedback: str
+
+    def __init__(
+        self,
+        id: str,
+        name: str,
+        score: float,
+        max_score: float,
+        visibility: str = "reviewer",
+        feedback: str = "",
+    ) -> None:
+        self.id, self.name, self.score, self.max_score = id, name, score, max_score
+        self.visibility, self.feedback = visibility, feedback
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, like a dataclass with eq
+
+    def as_row(self) -> dict[str, Any]:
+        """The check as checks.json holds it."""
+        return {name: getattr(self, name) for name in self.FIELDS}
+
+
+def _row(check: object) -> dict[str, Any]:
+    """One of check()'s results as a row of checks.json: a Check, a dataclass of check.py's
+    own with the same fields, or a mapping."""
+    if isinstance(check, Check):
+        return check.as_row()
+    dataclasses = sys.modules.get("dataclasses")  # only check.py's own dataclasses need it
+    if dataclasses is not None and dataclasses.is_dataclass(check) and not isinstance(check, type):
+        return dict(dataclasses.asdict(check))
+    row: dict[str, Any] = dict(check)  # type: ignore[call-overload]
+    return row
 
 
 def credit(value: float, zero_at: float, full_at: float) -> float:
@@ -161,8 +246,7 @@ def main() -> int:
     try:
         module = _load_check_module(grading / "check.py")
         checks = module.check(ctx)
-        # is_dataclass, not isinstance: check.py may return its own dataclasses or dicts.
-        rows = [asdict(c) if is_dataclass(c) else dict(c) for c in checks]
+        rows = [_row(c) for c in checks]
         (RESULT_DIR / "checks.json").write_text(json.dumps({"checks": rows}), encoding="utf-8")
     except Exception:
         import traceback
