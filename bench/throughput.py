@@ -19,6 +19,7 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -88,7 +89,7 @@ def main() -> int:
                 r.raise_for_status()
                 return int(r.json()["id"])
 
-            t0 = time.perf_counter()
+            t0, t0_wall = time.perf_counter(), time.time()
             with ThreadPoolExecutor(len(clients)) as pool:
                 ids = set(pool.map(upload, range(args.n)))
             uploaded = time.perf_counter() - t0
@@ -98,7 +99,10 @@ def main() -> int:
                         print(f"timeout: {left} of {args.n} not graded", file=sys.stderr)
                         return 1
                     time.sleep(0.5)
-            total = time.perf_counter() - t0
+                # The run ends when the last grading was stored, not when a poll saw it: the
+                # polls (twice a second, to cost the shared cores little) come up to 0.5 s
+                # late, ~1% of a 40 s run that the floor's own timing does not pay.
+                total = waiting.last_finished(ids) - t0_wall
             subs = ledger(settings)["submissions"]
             bad = {s: subs[s] for s in ids if subs[s] != "graded"}
             for c in clients:
@@ -152,6 +156,18 @@ class _Waiting:
         )
         with self.engine.connect() as conn:
             return int(conn.execute(query).scalar_one())
+
+    def last_finished(self, ids: set[int]) -> float:
+        """When the last of their jobs finished (seconds since the epoch)."""
+        from sqlalchemy import func, select
+
+        from api.models import Job
+
+        query = select(func.max(Job.finished_at)).where(Job.submission_id.in_(ids))
+        with self.engine.connect() as conn:
+            last = conn.execute(query).scalar_one()
+        # SQLite hands back the stored text's datetime without its zone: it is UTC.
+        return float(last.replace(tzinfo=last.tzinfo or UTC).timestamp())
 
 
 def _grading_times(settings: object, ids: set[int]) -> list[float]:
