@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -150,11 +150,25 @@ def _finish(
 def _finish_in(
     session: Session, job_id: int, state: str, error: str, submission_status: str | None = None
 ) -> None:
+    values = {
+        "state": state,
+        "error": error[:2000],
+        "finished_at": utcnow() if state in ("done", "failed") else None,
+    }
+    if submission_status is None and state != "queued":
+        # Only the job's row changes: one UPDATE, without reading the row first.
+        ended = session.execute(
+            update(Job)
+            .where(Job.id == job_id)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        assert ended.rowcount == 1  # type: ignore[attr-defined]
+        return
     job = session.get(Job, job_id)
     assert job is not None
-    job.state = state
-    job.error = error[:2000]
-    job.finished_at = utcnow() if state in ("done", "failed") else None
+    for key, value in values.items():
+        setattr(job, key, value)
     sub = session.get(Submission, job.submission_id)
     if sub is not None and submission_status is not None and sub.grading_id is None:
         sub.status = submission_status
@@ -221,7 +235,10 @@ def store_result(session: Session, sub: Submission, report: Report, *, actor: st
     session.flush()
     sub.grading_id = grading.id
     sub.content_sha256 = report.submission.sha256 or sub.content_sha256
-    recompute(session, sub)
+    # What recompute reads (reviews, the judge's scores) does not depend on the changes to
+    # `sub` above: they are written once, at the end, not flushed before its first query.
+    with session.no_autoflush:
+        recompute(session, sub)
     audit(
         session,
         actor=actor,

@@ -96,24 +96,26 @@ def claim(services: Services, job_id: int) -> Outcome | Claimed:
                 return Outcome.busy
             log.warning("job %s: took over from %s, which is gone", job_id, job.worker)
             taken_over = True
-        job = session.get(Job, job_id, populate_existing=True)
-        assert job is not None
-        sub = session.get(Submission, job.submission_id)
-        assert sub is not None  # a job's submission is never deleted before the job
+        # One read for the job as updated, its submission and its task's folder (a job's
+        # submission and task are never deleted before the job).
+        queue, attempts, sub, root = session.execute(
+            select(Job.queue, Job.attempts, Submission, TaskRow.root)
+            .join(Submission, Submission.id == Job.submission_id)
+            .join(TaskRow, TaskRow.id == Submission.task_id)
+            .where(Job.id == job_id)
+        ).one()
         if sub.status in ("queued",):
             sub.status = "running"
-        task = session.get(TaskRow, sub.task_id)
-        assert task is not None
         graded = session.scalars(
             select(Grading.task_digest).where(
                 Grading.submission_id == sub.id, Grading.status != "error"
             )
         )
         claimed = Claimed(
-            queue=job.queue,
-            attempts=job.attempts,
+            queue=queue,
+            attempts=attempts,
             submission_id=sub.id,
-            root=task.root,
+            root=root,
             blob=sub.blob_sha256,
             filename=sub.filename,
             graded=frozenset(graded),
