@@ -150,26 +150,21 @@ def _finish(
 def _finish_in(
     session: Session, job_id: int, state: str, error: str, submission_status: str | None = None
 ) -> None:
-    values = {
-        "state": state,
-        "error": error[:2000],
-        "finished_at": utcnow() if state in ("done", "failed") else None,
-    }
-    if submission_status is None and state != "queued":
-        # Only the job's row changes: one UPDATE, without reading the row first.
-        ended = session.execute(
-            update(Job)
-            .where(Job.id == job_id)
-            .values(**values)
-            .execution_options(synchronize_session=False)
+    # One UPDATE, without reading the row first; it names the job's submission.
+    sub_id = session.execute(
+        update(Job)
+        .where(Job.id == job_id)
+        .values(
+            state=state,
+            error=error[:2000],
+            finished_at=utcnow() if state in ("done", "failed") else None,
         )
-        assert ended.rowcount == 1  # type: ignore[attr-defined]
-        return
-    job = session.get(Job, job_id)
-    assert job is not None
-    for key, value in values.items():
-        setattr(job, key, value)
-    sub = session.get(Submission, job.submission_id)
+        .returning(Job.submission_id)
+        .execution_options(synchronize_session=False)
+    ).scalar_one()
+    if submission_status is None and state != "queued":
+        return  # the submission's status is not this job's to change
+    sub = session.get(Submission, sub_id)
     if sub is not None and submission_status is not None and sub.grading_id is None:
         sub.status = submission_status
     elif sub is not None and state == "queued" and sub.grading_id is None:

@@ -19,7 +19,6 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -165,9 +164,8 @@ class _Waiting:
 
         query = select(func.max(Job.finished_at)).where(Job.submission_id.in_(ids))
         with self.engine.connect() as conn:
-            last = conn.execute(query).scalar_one()
-        # SQLite hands back the stored text's datetime without its zone: it is UTC.
-        return float(last.replace(tzinfo=last.tzinfo or UTC).timestamp())
+            # A UTC datetime with its zone on either backend (api.models.UTCDateTime).
+            return float(conn.execute(query).scalar_one().timestamp())
 
 
 def _grading_times(settings: object, ids: set[int]) -> list[float]:

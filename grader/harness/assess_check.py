@@ -150,7 +150,7 @@ class Check(_Record):
 
     def as_row(self) -> dict[str, Any]:
         """The check as checks.json holds it."""
-        return {name: getattr(self, name) for name in self.FIELDS}
+        return dict(zip(self.FIELDS, self._values(), strict=True))
 
 
 def _row(check: object) -> dict[str, Any]:
